@@ -347,7 +347,7 @@ def prepare_dataset(
             raise DatasetError(f"{out_dir}: exists and is not a directory")
         if not overwrite and any(out_dir.iterdir()):
             raise DatasetError(
-                f"{out_dir}: already exists and is not empty (use overwrite to replace it)"
+                f"{out_dir}: already exists and is not empty (pass --overwrite, or overwrite=True, to replace it)"
             )
     paths = find_sources(sources, exclude=out_dir)
     album, starts, source_entries = _load_album(paths, config.sample_rate, on_progress)
