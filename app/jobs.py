@@ -1,0 +1,271 @@
+"""The job state machine, leases and fencing. Used by the API (create, cancel) and by workers.
+
+States: queued -> running -> succeeded | failed | cancelled; queued -> cancelled | failed;
+running -> queued (a worker hands a job back on warm shutdown). Terminal states never change.
+
+A worker `claim`s a job and gets an attempt number (the fencing token). Every later write passes
+that number and happens only while the row still holds it, so a stale copy of a redelivered task
+(RELIABILITY A2) cannot overwrite the live one. Every change is one conditional UPDATE, atomic on
+both databases without read-then-write races.
+
+Functions that move a job to a new state commit (each is a unit of work on its own);
+`fenced_update` joins the caller's transaction so a worker can insert outputs and check its
+lease atomically, then commit both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.catalog import TERMINAL_STATUSES, Job, utcnow
+
+ALLOWED: Mapping[str, frozenset[str]] = {
+    "queued": frozenset({"running", "cancelled", "failed"}),
+    "running": frozenset({"running", "succeeded", "failed", "cancelled", "queued"}),
+    "succeeded": frozenset(),
+    "failed": frozenset(),
+    "cancelled": frozenset(),
+}
+DEFAULT_STALE_AFTER_S = 120.0
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+class LeaseError(Exception):
+    """Base of the errors a worker gets when it may not (or may no longer) work on a job."""
+
+
+class LeaseNotAcquired(LeaseError):
+    """The job is missing, finished, cancelled, or leased by a live worker."""
+
+
+class LeaseLost(LeaseError):
+    """Another attempt took the job over, or it was finished/cancelled meanwhile: stop quietly."""
+
+
+class GaveUp(LeaseNotAcquired):
+    """The job used up its attempts and is now failed (a poison task: RELIABILITY A5)."""
+
+
+def can_transition(old: str, new: str) -> bool:
+    return new in ALLOWED.get(old, frozenset())
+
+
+def create_job(
+    session: Session,
+    *,
+    kind: str,
+    task: str,
+    queue: str,
+    payload: dict[str, Any],
+    project_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Add a queued job to the session (the caller commits, then enqueues)."""
+    job = Job(
+        kind=kind,
+        task=task,
+        queue=queue,
+        payload=payload,
+        project_id=project_id,
+        idempotency_key=idempotency_key,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim(
+    session: Session,
+    job_id: int,
+    worker: str,
+    *,
+    stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    now: datetime | None = None,
+) -> int:
+    """Take the lease on a queued job, or on a running one whose heartbeat went stale.
+
+    Returns the new attempt number. Raises LeaseNotAcquired when the job is gone, terminal,
+    cancel-requested or held by a live lease, and GaveUp (after marking the job failed) when it
+    already used `max_attempts`.
+    """
+    now = now or utcnow()
+    stale = and_(Job.status == "running", Job.heartbeat_at < now - timedelta(seconds=stale_after_s))
+    # A dead worker's job that was asked to stop is simply stopped, not handed to a new worker.
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.cancel_requested.is_(True), stale)
+        .values(status="cancelled", lease_owner=None, finished_at=now, updated_at=now)
+    )
+    claimable = and_(
+        Job.id == job_id,
+        Job.cancel_requested.is_(False),
+        or_(Job.status == "queued", stale),
+    )
+    gave_up = session.execute(
+        update(Job)
+        .where(claimable, Job.attempt >= max_attempts)
+        .values(
+            status="failed",
+            error=f"gave up after {max_attempts} attempts (the task kept dying)",
+            lease_owner=None,
+            finished_at=now,
+            updated_at=now,
+        )
+    ).rowcount
+    if gave_up:
+        session.commit()
+        raise GaveUp(f"job {job_id} gave up after {max_attempts} attempts")
+    attempt = session.execute(
+        update(Job)
+        .where(claimable)
+        .values(
+            status="running",
+            attempt=Job.attempt + 1,
+            lease_owner=worker,
+            heartbeat_at=now,
+            started_at=now,
+            error=None,
+            updated_at=now,
+        )
+        .returning(Job.attempt)
+    ).scalar_one_or_none()
+    session.commit()
+    if attempt is None:
+        raise LeaseNotAcquired(f"job {job_id} is not claimable")
+    return int(attempt)
+
+
+def fenced_update(session: Session, job_id: int, attempt: int, **values: Any) -> None:
+    """Update a running job's columns only while `attempt` still holds the lease; no commit.
+
+    Also refreshes the heartbeat. Raises LeaseLost otherwise; the caller rolls back.
+    """
+    values.setdefault("heartbeat_at", utcnow())
+    values.setdefault("updated_at", utcnow())
+    if not _fenced(session, job_id, attempt, values):
+        raise LeaseLost(f"job {job_id}: attempt {attempt} no longer holds the lease")
+
+
+def heartbeat(
+    session: Session,
+    job_id: int,
+    attempt: int,
+    *,
+    progress: float | None = None,
+    message: str | None = None,
+) -> bool:
+    """Renew the lease (and report progress). Returns True when cancellation was requested.
+
+    Raises LeaseLost when another attempt owns the job or it is no longer running.
+    """
+    values: dict[str, Any] = {}
+    if progress is not None:
+        values["progress"] = min(1.0, max(0.0, progress))
+    if message is not None:
+        values["message"] = message
+    fenced_update(session, job_id, attempt, **values)
+    cancel = session.execute(select(Job.cancel_requested).where(Job.id == job_id)).scalar_one()
+    session.commit()
+    return bool(cancel)
+
+
+def finish(
+    session: Session, job_id: int, attempt: int, *, result: dict[str, Any] | None = None
+) -> None:
+    """running -> succeeded."""
+    _end(session, job_id, attempt, status="succeeded", progress=1.0, result=result)
+
+
+def fail(session: Session, job_id: int, attempt: int, error: str) -> None:
+    """running -> failed, with a reason a curator can read."""
+    _end(session, job_id, attempt, status="failed", error=error)
+
+
+def cancel(session: Session, job_id: int, attempt: int, *, message: str = "cancelled") -> None:
+    """running -> cancelled: the worker acknowledges a cancel request between steps."""
+    _end(session, job_id, attempt, status="cancelled", message=message)
+
+
+def release(session: Session, job_id: int, attempt: int, *, message: str = "") -> None:
+    """running -> queued: hand the job back (warm shutdown) so its next delivery can claim it."""
+    values = {"status": "queued", "lease_owner": None, "heartbeat_at": None, "message": message}
+    if not _fenced(session, job_id, attempt, values):
+        session.rollback()
+        raise LeaseLost(f"job {job_id}: attempt {attempt} no longer holds the lease")
+    session.commit()
+
+
+def request_cancel(session: Session, job_id: int) -> Job | None:
+    """Ask a job to stop; idempotent. A queued job is cancelled at once, a running one when its
+    worker next checks; a finished job is left as it is. Returns the job (None if missing).
+    """
+    now = utcnow()
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued")
+        .values(status="cancelled", cancel_requested=True, finished_at=now, updated_at=now)
+    )
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running", Job.cancel_requested.is_(False))
+        .values(cancel_requested=True, updated_at=now)
+    )
+    session.commit()
+    return session.get(Job, job_id, populate_existing=True)
+
+
+def stale_running(session: Session, *, stale_after_s: float = DEFAULT_STALE_AFTER_S) -> list[int]:
+    """Ids of running jobs whose worker stopped heartbeating: the reconciler re-publishes them."""
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    rows = session.execute(
+        select(Job.id).where(Job.status == "running", Job.heartbeat_at < cutoff).order_by(Job.id)
+    )
+    return list(rows.scalars())
+
+
+def unpublished(session: Session, *, older_than_s: float) -> list[int]:
+    """Ids of queued jobs never published, or published long ago and still not started (the
+    broker lost the message): the sweeper publishes them again (RELIABILITY A7, A8).
+    """
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    rows = session.execute(
+        select(Job.id)
+        .where(
+            Job.status == "queued",
+            Job.cancel_requested.is_(False),
+            or_(Job.enqueued_at.is_(None), Job.enqueued_at < cutoff),
+            Job.created_at < cutoff,
+        )
+        .order_by(Job.id)
+    )
+    return list(rows.scalars())
+
+
+def mark_enqueued(session: Session, job_id: int) -> None:
+    session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=utcnow()))
+    session.commit()
+
+
+def _fenced(session: Session, job_id: int, attempt: int, values: dict[str, Any]) -> bool:
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.attempt == attempt, Job.status == "running")
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+def _end(session: Session, job_id: int, attempt: int, *, status: str, **values: Any) -> None:
+    assert status in TERMINAL_STATUSES
+    now = utcnow()
+    values.update(status=status, lease_owner=None, finished_at=now, updated_at=now)
+    if not _fenced(session, job_id, attempt, values):
+        session.rollback()
+        raise LeaseLost(f"job {job_id}: attempt {attempt} no longer holds the lease")
+    session.commit()

@@ -1,0 +1,101 @@
+"""Process configuration, read from `ALBUMBOT_*` environment variables.
+
+Only this module reads `os.environ` (through pydantic-settings). Entry points call `get_settings()`
+once and pass the object down; everything else receives `Settings` as an argument, so tests can
+build one with explicit values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALBUMBOT_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    # Empty means "SQLite file inside data_dir", filled in by the validator below.
+    database_url: str = ""
+    # Empty means the embedded broker: kombu's filesystem transport under data_dir/broker.
+    broker_url: str = ""
+    # Bearer token for /api/v1; None leaves the API open (the embedded, single-user studio).
+    api_token: str | None = None
+
+    max_upload_bytes: int = Field(500 * MB, gt=0)  # one uploaded file
+    max_request_bytes: int = Field(2048 * MB, gt=0)  # one upload request, all files together
+    max_body_bytes: int = Field(1 * MB, gt=0)  # any non-upload request body (JSON, titles)
+    max_upload_files: int = Field(100, gt=0)  # files in one multipart request
+    # Well under Pillow's own bomb threshold (89 MP warns, 179 MP raises) so a project limit,
+    # not a process-wide warning filter, is what rejects large images.
+    max_image_pixels: int = Field(40_000_000, gt=0, le=89_000_000)
+
+    # Redis broker: how long an unacked message waits before redelivery. The worker uses the same
+    # value in every place Celery reads it (RELIABILITY A1).
+    visibility_timeout_s: int = Field(2 * 3600, gt=0)
+    sse_poll_s: float = Field(0.5, gt=0)  # how often /jobs/{id}/events looks at the job row
+    sse_keepalive_s: float = Field(15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'albumbot.sqlite3'}"
+        return self
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url or self.broker_url.startswith("filesystem://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def broker_config(settings: Settings) -> dict[str, Any]:
+    """Celery `broker_url` and `broker_transport_options` for these settings.
+
+    The embedded broker uses one folder for both directions, so the web process (producer) and
+    the worker (consumer) on the same machine meet there. Callers create the folders with
+    `ensure_broker_dirs` before use.
+    """
+    if settings.embedded_broker:
+        base = settings.broker_dir
+        return {
+            "broker_url": "filesystem://",
+            "broker_transport_options": {
+                "data_folder_in": str(base / "queue"),
+                "data_folder_out": str(base / "queue"),
+                "processed_folder": str(base / "processed"),
+                "control_folder": str(base / "control"),
+                "store_processed": False,
+            },
+        }
+    return {
+        "broker_url": settings.broker_url,
+        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
+    }
+
+
+def ensure_broker_dirs(settings: Settings) -> None:
+    if settings.embedded_broker:
+        options = broker_config(settings)["broker_transport_options"]
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+def get_settings() -> Settings:
+    """Build settings from the environment. Call only at a process entry point."""
+    return Settings()
