@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import shutil
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,7 +233,9 @@ def _declared_frames(path: Path, sound: sf.SoundFile) -> int | None:
         if sound.format == "AIFF":
             return _aiff_declared_frames(path)
     except (OSError, struct.error):
-        return None  # odd header layout: fall back to no check rather than a false alarm
+        # Odd header layout: no check rather than a false alarm.
+        logger.debug("%s: could not read the declared length from the header", path)
+        return None
     frames = int(sound.frames)
     return frames if 0 < frames < _UNKNOWN_FRAMES else None
 
@@ -289,6 +292,7 @@ def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int, AudioInfo]:
         raise AudioError(
             path, f"{kind} files need the optional package pydub (pip install pydub)"
         ) from None
+    logger.debug("%s: libsndfile cannot read it, decoding with ffmpeg", path)
     try:
         segment = AudioSegment.from_file(str(path))
     except Exception as exc:  # pydub raises CouldntDecodeError, or OSError from the subprocess
@@ -301,6 +305,58 @@ def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int, AudioInfo]:
     info = AudioInfo(str(path), kind, None, int(segment.frame_rate), channels, len(audio))
     _check_decoded(path, audio, info, None)
     return audio, info.sample_rate, info
+
+
+def _audio_in_folder(folder: Path, exclude: Path | None) -> list[Path]:
+    found = []
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder)
+        # Hidden files are skipped: macOS "._name.flac" files are metadata, not audio.
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if path.suffix.lower().lstrip(".") not in AUDIO_EXTENSIONS:
+            continue
+        if exclude is not None and path.resolve().is_relative_to(exclude):
+            continue  # an earlier dataset inside the album folder is not part of the album
+        found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(folder).parts)
+
+
+def find_audio_files(
+    sources: Sequence[str | Path], *, exclude: str | Path | None = None
+) -> list[Path]:
+    """Audio files named by `sources`: files as given, folders searched recursively.
+
+    A folder contributes the files with an audio extension (`AUDIO_EXTENSIONS`) sorted by path,
+    skipping hidden files and anything under `exclude` (e.g. a dataset being written there).
+    A file named explicitly is taken whatever its extension: decoding decides what it is.
+
+    Raises
+    ------
+    AudioError
+        for a folder without audio files.
+    FileNotFoundError
+        for a source that does not exist.
+    """
+    if not sources:
+        raise ValueError("no audio files or folders given")
+    excluded = Path(exclude).resolve() if exclude is not None else None
+    found: list[Path] = []
+    for source in map(Path, sources):
+        if source.is_dir():
+            in_dir = _audio_in_folder(source, excluded)
+            if not in_dir:
+                extensions = " ".join(sorted(AUDIO_EXTENSIONS))
+                raise AudioError(source, f"folder contains no audio files ({extensions})")
+            found.extend(in_dir)
+        elif source.exists():
+            found.append(source)
+        else:
+            raise FileNotFoundError(f"{source}: no such file or folder")
+    unique: dict[Path, Path] = {}  # the same file named twice is used once
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
 def to_mono(x: np.ndarray) -> np.ndarray:

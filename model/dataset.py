@@ -212,48 +212,6 @@ def load_split(dataset_dir: str | Path, split: str) -> np.ndarray:
     return out
 
 
-def _audio_in_folder(folder: Path, exclude: Path | None) -> list[Path]:
-    found = []
-    for path in folder.rglob("*"):
-        relative = path.relative_to(folder)
-        # Hidden files are skipped: macOS "._name.flac" files are metadata, not audio.
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
-            continue
-        if path.suffix.lower().lstrip(".") not in audio.AUDIO_EXTENSIONS:
-            continue
-        if exclude is not None and path.resolve().is_relative_to(exclude):
-            continue  # an earlier dataset inside the album folder is not part of the album
-        found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(folder).parts)
-
-
-def find_sources(sources: Sequence[str | Path], *, exclude: str | Path | None = None) -> list[Path]:
-    """Audio files named by `sources`: files as given, folders searched recursively.
-
-    A folder contributes the files with an audio extension (`audio.AUDIO_EXTENSIONS`) sorted by
-    path, skipping hidden files and anything under `exclude` (the output directory).
-    """
-    if not sources:
-        raise DatasetError("no sources given")
-    excluded = Path(exclude).resolve() if exclude is not None else None
-    found: list[Path] = []
-    for source in map(Path, sources):
-        if source.is_dir():
-            in_dir = _audio_in_folder(source, excluded)
-            if not in_dir:
-                extensions = " ".join(sorted(audio.AUDIO_EXTENSIONS))
-                raise DatasetError(f"{source}: folder contains no audio files ({extensions})")
-            found.extend(in_dir)
-        elif source.exists():
-            found.append(source)
-        else:
-            raise FileNotFoundError(f"{source}: no such file or folder")
-    unique: dict[Path, Path] = {}  # the same file named twice is used once
-    for path in found:
-        unique.setdefault(path.resolve(), path)
-    return list(unique.values())
-
-
 def chunk_starts(album_samples: int, chunk_samples: int, n_chunks: int) -> np.ndarray:
     """Start samples of `n_chunks` chunks spread evenly from the album's start to its end.
 
@@ -347,9 +305,10 @@ def prepare_dataset(
             raise DatasetError(f"{out_dir}: exists and is not a directory")
         if not overwrite and any(out_dir.iterdir()):
             raise DatasetError(
-                f"{out_dir}: already exists and is not empty (pass --overwrite, or overwrite=True, to replace it)"
+                f"{out_dir}: already exists and is not empty "
+                "(pass --overwrite, or overwrite=True, to replace it)"
             )
-    paths = find_sources(sources, exclude=out_dir)
+    paths = audio.find_audio_files(sources, exclude=out_dir)
     album, starts, source_entries = _load_album(paths, config.sample_rate, on_progress)
 
     _report(on_progress, "silence", 0.0)
@@ -374,13 +333,18 @@ def prepare_dataset(
     sizes = split_sizes(config.n_chunks, config.split)
     labels = [name for name, size in zip(SPLITS, sizes) for _ in range(size)]
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    except OSError as exc:
+        raise DatasetError(f"{out_dir}: cannot create the dataset there ({exc.strerror})") from None
+    every = max(1, config.n_chunks // 100)  # progress at most every 1%: callers may write a DB row
     try:
         (tmp / "chunks").mkdir()
         chunk_entries = []
         for index, k in enumerate(order):
-            _report(on_progress, "write", index / config.n_chunks)
+            if index % every == 0:
+                _report(on_progress, "write", index / config.n_chunks)
             start = int(offsets[k])
             src = bisect.bisect_right(stripped_starts, start) - 1
             rel = f"chunks/{index:06d}.flac"

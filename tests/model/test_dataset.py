@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from model import dataset, synth
-from model.audio import AudioError
+from model.audio import AudioError, find_audio_files
 from model.dataset import DatasetConfig, DatasetError, Manifest, prepare_dataset
 from tests.model.test_audio import MALFORMED, dominant_hz, make_malformed, sine
 
@@ -223,10 +223,10 @@ def test_folder_order_hidden_files_and_explicit_files(tmp_path):
     write(tmp_path / "src" / "a.wav", noise(1.0, 3))
     (tmp_path / "src" / "._a.wav").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # macOS metadata
     (tmp_path / "src" / "notes.txt").write_text("liner notes")
-    found = dataset.find_sources([tmp_path / "src", tmp_path / "src" / "b.wav"])
+    found = find_audio_files([tmp_path / "src", tmp_path / "src" / "b.wav"])
     assert [p.relative_to(tmp_path / "src").as_posix() for p in found] == ["a/c.flac", "a.wav", "b.wav"]
-    with pytest.raises(DatasetError, match="no sources"):
-        dataset.find_sources([])
+    with pytest.raises(ValueError, match="no audio files or folders given"):
+        find_audio_files([])
 
 
 def test_output_inside_the_album_folder_is_not_read_back(tmp_path, album):
@@ -278,10 +278,17 @@ def test_album_shorter_than_a_chunk_after_silence_removal(tmp_path):
 def test_folder_without_audio_is_named(tmp_path):
     (tmp_path / "src" / "empty").mkdir(parents=True)
     (tmp_path / "src" / "empty" / "cover.jpg").write_bytes(b"\xff\xd8")
-    with pytest.raises(DatasetError, match=r"empty: folder contains no audio"):
+    with pytest.raises(AudioError, match=r"empty: folder contains no audio"):
         prepare_dataset([tmp_path / "src" / "empty"], tmp_path / "ds", config=cfg())
     with pytest.raises(FileNotFoundError, match="missing.flac"):
         prepare_dataset([tmp_path / "src" / "missing.flac"], tmp_path / "ds", config=cfg())
+    only_src_left(tmp_path)
+
+
+def test_output_where_no_directory_can_be_made(tmp_path, album):
+    src, _ = album
+    with pytest.raises(DatasetError, match="cannot create the dataset there"):
+        prepare_dataset([src], src / "01 a.wav" / "ds", config=cfg())
     only_src_left(tmp_path)
 
 
