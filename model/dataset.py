@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -335,7 +334,9 @@ def prepare_dataset(
 
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+        # Not tempfile.mkdtemp: its 0700 mode would stick to the dataset; os.mkdir honours umask.
+        tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
+        tmp.mkdir()
     except OSError as exc:
         raise DatasetError(f"{out_dir}: cannot create the dataset there ({exc.strerror})") from None
     every = max(1, config.n_chunks // 100)  # progress at most every 1%: callers may write a DB row
