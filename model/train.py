@@ -147,6 +147,18 @@ def resume_state(path: Path, model_cfg: SampleRNNConfig, train_cfg: TrainConfig,
     return state
 
 
+def train_step(state: TrainState, x: torch.Tensor, rnn_state):
+    """One optimizer step on segment x [B, lookback + L]; returns (loss, detached new state)."""
+    cfg = state.train_cfg
+    loss, rnn_state = segment_loss(state.model, x, rnn_state, cfg.amp)
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(state.model.parameters(), cfg.grad_clip)
+    state.optimizer.step()
+    state.step += 1
+    return loss.detach(), detach_state(rnn_state)
+
+
 def train_epoch(
     state: TrainState,
     chunks: torch.Tensor,
@@ -156,7 +168,7 @@ def train_epoch(
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[float, bool]:
     """One pass over the train chunks. Returns (mean train NLL in bits, stopped early)."""
-    cfg, model, opt = state.train_cfg, state.model, state.optimizer
+    cfg, model = state.train_cfg, state.model
     epoch = state.epoch + 1
     order = np.random.default_rng([cfg.seed, epoch]).permutation(chunks.shape[0])
     seq, lb = cfg.seq_len, model.lookback
@@ -172,13 +184,7 @@ def train_epoch(
             if should_stop is not None and should_stop():
                 return total / max(count, 1) / LN2, True
             x = batch[:, s * seq : s * seq + lb + seq]  # [B, lookback + L]
-            loss, rnn_state = segment_loss(model, x, rnn_state, cfg.amp)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            rnn_state = detach_state(rnn_state)
-            state.step += 1
+            loss, rnn_state = train_step(state, x, rnn_state)
             done += 1
             bits = loss.item() / LN2
             total += bits * x.shape[0]
