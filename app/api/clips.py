@@ -1,0 +1,86 @@
+"""/clips: the catalog of generated clips, curation edits and markers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from app.api.deps import ReadSessionDep, SessionDep
+from app.api.urls import clip_audio_url, clip_peaks_url
+from app.catalog import Clip
+from app.schemas.clips import ClipOut, ClipPatch, MarkerIn, MarkerOut
+from app.schemas.common import Page
+from app.services import clips
+from app.services.clips import ClipFilter
+
+router = APIRouter(tags=["clips"])
+Sort = Literal[
+    "created", "-created", "epoch", "-epoch", "rating", "-rating",
+    "loudness", "-loudness", "silence", "-silence",
+]
+
+
+def clip_out(clip: Clip) -> ClipOut:
+    fields = {k: getattr(clip, k) for k in ClipOut.model_fields if hasattr(clip, k)}
+    fields["audio_url"] = clip_audio_url(clip.id)
+    fields["peaks_url"] = clip_peaks_url(clip.id) if clip.peaks_path else None
+    return ClipOut.model_validate(fields)
+
+
+@router.get("/projects/{project_id}/clips", response_model=Page[ClipOut])
+def list_clips(
+    project_id: int,
+    session: ReadSessionDep,
+    run: int | None = None,
+    epoch: int | None = None,
+    min_rating: Annotated[int | None, Query(ge=0, le=5)] = None,
+    kept: Annotated[
+        Literal["true", "false", "null"] | None,
+        Query(description="true kept, false rejected, null undecided"),
+    ] = None,
+    sort: Sort = "-created",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Page[ClipOut]:
+    """A page of clips, newest first unless `sort` says otherwise (`-` = descending; unrated,
+    unmeasured clips sort as the lowest values)."""
+    filters = ClipFilter(
+        run_id=run,
+        epoch=epoch,
+        min_rating=min_rating,
+        kept=None if kept in (None, "null") else kept == "true",
+        undecided=kept == "null",
+    )
+    rows, next_cursor = clips.list_clips(
+        session, project_id, filters=filters, sort=sort, cursor=cursor, limit=limit
+    )
+    return Page(data=[clip_out(c) for c in rows], next_cursor=next_cursor)
+
+
+@router.get("/clips/{clip_id}", response_model=ClipOut)
+def get_clip(clip_id: int, session: ReadSessionDep) -> ClipOut:
+    return clip_out(clips.get_clip(session, clip_id))
+
+
+@router.patch("/clips/{clip_id}", response_model=ClipOut)
+def update_clip(clip_id: int, body: ClipPatch, session: SessionDep) -> ClipOut:
+    """Rate (1..5, null clears), keep/reject (true/false, null = undecided), tag, annotate."""
+    return clip_out(clips.update_clip(session, clip_id, body.model_dump(exclude_unset=True)))
+
+
+@router.post("/clips/{clip_id}/markers", status_code=201, response_model=MarkerOut)
+def add_marker(clip_id: int, body: MarkerIn, session: SessionDep) -> MarkerOut:
+    marker = clips.add_marker(session, clip_id, time_s=body.time_s, label=body.label)
+    return MarkerOut.model_validate(marker)
+
+
+@router.get("/clips/{clip_id}/markers", response_model=Page[MarkerOut])
+def list_markers(clip_id: int, session: ReadSessionDep) -> Page[MarkerOut]:
+    return Page(data=[MarkerOut.model_validate(m) for m in clips.list_markers(session, clip_id)])
+
+
+@router.delete("/markers/{marker_id}", status_code=204)
+def delete_marker(marker_id: int, session: SessionDep) -> Response:
+    clips.delete_marker(session, marker_id)
+    return Response(status_code=204)

@@ -1,0 +1,77 @@
+"""FastAPI dependencies as `Annotated` aliases. Everything comes from `app.state`, which
+`create_app(settings)` fills, so tests build an app per settings object."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.queue import TaskQueue
+from app.settings import Settings
+from app.storage import Storage
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, closed (rolled back if uncommitted) when the request ends."""
+    with request.app.state.session_factory() as session:
+        yield session
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session whose transactions only read: on SQLite they take no write lock."""
+    with request.app.state.read_session_factory() as session:
+        yield session
+
+
+def get_storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+def get_queue(request: Request) -> TaskQueue:
+    queue: TaskQueue = request.app.state.queue
+    return queue
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
+QueueDep = Annotated[TaskQueue, Depends(get_queue)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="repeat a POST with the same key to get the same job instead of a second one",
+    ),
+]
+
+bearer = HTTPBearer(auto_error=False, description="the value of ALBUMBOT_API_TOKEN")
+
+
+def require_token(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """401 with `WWW-Authenticate: Bearer` unless the request carries the configured token."""
+    expected = settings.api_token
+    if expected is None:
+        return
+    given = credentials.credentials if credentials is not None else ""
+    # Constant time, so response timing does not reveal how much of a guess was right.
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(
+            status_code=401,
+            detail="missing or wrong bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -1,0 +1,71 @@
+"""Media downloads: clip audio (HTTP ranges, HEAD), clip peaks, uploaded images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response
+
+from app.api.deps import ReadSessionDep, StorageDep
+from app.media import AUDIO_TYPES, IMAGE_TYPES, file_response
+from app.services import clips, images
+from app.services.errors import NotFound
+from app.storage import Storage
+
+router = APIRouter(tags=["media"])
+AUDIO_RESPONSES = {
+    200: {"content": {"audio/wav": {}, "audio/flac": {}}, "description": "the whole file"},
+    206: {"description": "the requested byte range"},
+    416: {"description": "range not satisfiable; Content-Range: bytes */size"},
+}
+
+
+def clip_audio(clip_id: int, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
+    """A clip's audio. Honours `Range: bytes=...` (206/416) and `If-Range`; HEAD too."""
+    clip = clips.get_clip(session, clip_id)
+    media_type = AUDIO_TYPES.get(clip.audio_format.upper(), "application/octet-stream")
+    return file_response(request, _existing(storage, clip.audio_path, "clip audio", clip_id), media_type)
+
+
+router.add_api_route(
+    "/clips/{clip_id}/audio", clip_audio, methods=["GET"], response_class=Response,
+    responses=AUDIO_RESPONSES, name="clip_audio",
+)
+# HEAD shares the handler; a separate route keeps the OpenAPI operation ids unique.
+router.add_api_route(
+    "/clips/{clip_id}/audio", clip_audio, methods=["HEAD"], response_class=Response,
+    include_in_schema=False, name="clip_audio_head",
+)
+
+
+@router.get(
+    "/clips/{clip_id}/peaks",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "waveform peaks"}},
+)
+def clip_peaks(clip_id: int, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
+    """Waveform peaks JSON that wavesurfer.js (`peaks`, `duration`) and peaks.js/waveform-data
+    (`version`, `data`, ...) both load."""
+    clip = clips.get_clip(session, clip_id)
+    if not clip.peaks_path:
+        raise NotFound("peaks of clip", clip_id)
+    path = _existing(storage, clip.peaks_path, "peaks of clip", clip_id)
+    return file_response(request, path, "application/json", ranges=False)
+
+
+@router.get(
+    "/images/{image_id}",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}, "description": "the image"}},
+)
+def get_image(image_id: int, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
+    image = images.get_image(session, image_id)
+    path = _existing(storage, image.path, "image", image_id)
+    return file_response(request, path, IMAGE_TYPES[image.format], ranges=False)
+
+
+def _existing(storage: Storage, key: str, what: str, ident: int) -> Path:
+    path = storage.path(key)
+    if not path.is_file():
+        raise NotFound(what + " file", ident)
+    return path

@@ -1,0 +1,69 @@
+"""The web application: `create_app(settings)` builds it; nothing here reads the environment.
+
+`app.main` must stay importable without torch or worker code (tests/app/test_imports.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from app.api import api_router, health, problems
+from app.api.deps import require_token
+from app.api.urls import API_PREFIX
+from app.body_limit import RequestBodyLimit
+from app.db import make_engine, read_only_engine, session_factory
+from app.queue import CeleryQueue, TaskQueue
+from app.settings import Settings
+from app.storage import Storage
+
+# Routes whose bodies are uploads: they get the large limit, every other body the small one.
+UPLOAD_PATHS = (rf"{API_PREFIX}/projects/[^/]+/sources", rf"{API_PREFIX}/projects/[^/]+/images")
+
+
+def create_app(settings: Settings, *, queue: TaskQueue | None = None) -> FastAPI:
+    """The FastAPI app for `settings`. `queue` replaces the Celery publisher (tests).
+
+    The schema must already be migrated (`app.migrate.upgrade(settings)`).
+    """
+    engine = make_engine(settings)
+    storage = Storage(settings.media_dir)
+    storage.ensure()
+    publisher = queue if queue is not None else CeleryQueue(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if isinstance(publisher, CeleryQueue):
+            publisher.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="albumbot",
+        version="1",
+        summary="Train SampleRNN on an album, curate its clips into new albums.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory(engine)
+    app.state.read_session_factory = session_factory(read_only_engine(engine))
+    app.state.storage = storage
+    app.state.queue = publisher
+
+    auth = [Depends(require_token)] if settings.api_token else []
+    app.include_router(api_router(), prefix=API_PREFIX, dependencies=auth)
+    app.include_router(health.router, include_in_schema=False)  # open /healthz for orchestrators
+    problems.install(app)
+    app.add_middleware(
+        RequestBodyLimit,
+        default_limit=settings.max_body_bytes,
+        upload_limit=settings.max_request_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
+    return app

@@ -1,0 +1,37 @@
+"""Shapes shared by every resource: pages and RFC 9457 problems."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list. Pass `next_cursor` as `cursor` to get the next; null on the last page."""
+
+    data: list[T]
+    next_cursor: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, sent as application/problem+json for every error."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[dict[str, object]] | None = Field(
+        default=None, description="validation errors, one per offending field"
+    )
+
+
+class Out(BaseModel):
+    """Base of response models: built from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)

@@ -1,0 +1,70 @@
+"""Training runs, checkpoints and clip generation requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import Out
+from app.schemas.jobs import JobStatus
+
+
+class RunConfigIn(BaseModel):
+    """Body of `POST /projects/{id}/runs`; every field optional, unknown fields refused.
+
+    `model` and `train` override fields of the engine's SampleRNNConfig / TrainConfig
+    (model/config.py) on top of the preset; they are checked against those dataclasses.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    preset: Literal["tiny", "paper"] | None = Field(None, description="default: paper")
+    epochs: int | None = Field(None, ge=1, le=100_000)
+    clips_per_epoch: int | None = Field(None, ge=0, le=1000)
+    clip_seconds: float | None = Field(None, gt=0, le=600)
+    temperature: float | None = Field(None, gt=0, le=10)
+    sample_rate: Literal[16000, 32000] | None = Field(None, description="Hz")
+    chunks: int | None = Field(None, ge=1, le=1_000_000, description="dataset chunks (8 s each)")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    model: dict[str, Any] = Field(default_factory=dict, description="SampleRNNConfig overrides")
+    train: dict[str, Any] = Field(default_factory=dict, description="TrainConfig overrides")
+
+
+class CheckpointOut(Out):
+    id: int
+    run_id: int
+    epoch: int
+    step: int
+    train_nll_bits: float | None
+    valid_nll_bits: float | None
+    created_at: datetime
+
+
+class RunOut(Out):
+    id: int
+    project_id: int
+    job_id: int | None
+    dataset_id: int | None
+    status: JobStatus
+    config: dict[str, Any] = Field(description="the resolved config the worker trains with")
+    metrics: list[dict[str, Any]] = Field(description="one entry per finished epoch")
+    current_epoch: int
+    error: str | None
+    cancel_requested: bool
+    attempt: int
+    checkpoints: list[CheckpointOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class GenerateIn(BaseModel):
+    """Body of `POST /checkpoints/{id}/generate`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(4, ge=1, le=256, description="number of clips")
+    seconds: float = Field(10.0, gt=0, le=600)
+    temperature: float = Field(1.0, gt=0, le=10)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="default: a random seed")

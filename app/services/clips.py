@@ -1,0 +1,140 @@
+"""The clip catalog: filtered, sorted, cursor-paginated listing; curation edits; markers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from app.catalog import Clip, Marker
+from app.pagination import Cursor, decode_cursor, encode_cursor
+from app.services.errors import NotFound
+from app.services.projects import get_project
+
+# sort name -> column; "-name" sorts descending. NULL sorts as the lowest value both ways
+# (first ascending, last descending), spelled out because SQLite and PostgreSQL disagree.
+SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
+    "created": Clip.id,  # ids grow with insertion, and need no tie-break
+    "epoch": Clip.epoch,
+    "rating": Clip.rating,
+    "loudness": Clip.loudness_lufs,
+    "silence": Clip.silence_ratio,
+}
+SORTS = tuple(s for name in SORT_COLUMNS for s in (name, f"-{name}"))
+
+
+@dataclass(frozen=True)
+class ClipFilter:
+    run_id: int | None = None
+    epoch: int | None = None
+    min_rating: int | None = None
+    kept: bool | None = None
+    undecided: bool = False  # kept IS NULL (the "null" value of the kept filter)
+
+
+def list_clips(
+    session: Session,
+    project_id: int,
+    *,
+    filters: ClipFilter = ClipFilter(),
+    sort: str = "-created",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Clip], str | None]:
+    """One page of a project's clips and the cursor of the next page (None on the last)."""
+    get_project(session, project_id)
+    descending = sort.startswith("-")
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    query = select(Clip).where(Clip.project_id == project_id, *_conditions(filters))
+    if cursor:
+        after = decode_cursor(cursor, sort=sort)
+        query = query.where(_after(column, after, descending=descending))
+    if column is Clip.id:
+        query = query.order_by(Clip.id.desc() if descending else Clip.id)
+    elif descending:
+        query = query.order_by(column.desc().nulls_last(), Clip.id.desc())
+    else:
+        query = query.order_by(column.asc().nulls_first(), Clip.id)
+    rows = list(session.scalars(query.limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    key = None if column is Clip.id else getattr(last, column.key)
+    return rows, encode_cursor(Cursor(sort, key, last.id))
+
+
+def _conditions(f: ClipFilter) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if f.run_id is not None:
+        out.append(Clip.run_id == f.run_id)
+    if f.epoch is not None:
+        out.append(Clip.epoch == f.epoch)
+    if f.min_rating is not None:
+        out.append(Clip.rating >= f.min_rating)
+    if f.undecided:
+        out.append(Clip.kept.is_(None))
+    elif f.kept is not None:
+        out.append(Clip.kept.is_(f.kept))
+    return out
+
+
+def _after(
+    column: InstrumentedAttribute[Any], cur: Cursor, *, descending: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after `cur` in the order (column, id), NULL lowest."""
+    if column is Clip.id:
+        return Clip.id < cur.id if descending else Clip.id > cur.id
+    if descending:  # column DESC NULLS LAST, id DESC
+        if cur.key is None:
+            return and_(column.is_(None), Clip.id < cur.id)
+        return or_(
+            column < cur.key,
+            and_(column == cur.key, Clip.id < cur.id),
+            column.is_(None),
+        )
+    if cur.key is None:  # column ASC NULLS FIRST, id ASC
+        return or_(and_(column.is_(None), Clip.id > cur.id), column.is_not(None))
+    return or_(column > cur.key, and_(column == cur.key, Clip.id > cur.id))
+
+
+def get_clip(session: Session, clip_id: int) -> Clip:
+    clip = session.get(Clip, clip_id)
+    if clip is None:
+        raise NotFound("clip", clip_id)
+    return clip
+
+
+def update_clip(session: Session, clip_id: int, changes: dict[str, Any]) -> Clip:
+    """Apply curation edits: any of rating (1..5 or None), kept, tags, notes."""
+    clip = get_clip(session, clip_id)
+    for name in ("rating", "kept", "notes"):
+        if name in changes:
+            setattr(clip, name, changes[name] if name != "notes" else changes[name] or "")
+    if "tags" in changes:
+        # Keep first occurrences in order; the catalog shows tags as a set.
+        clip.tags = list(dict.fromkeys(changes["tags"] or []))
+    session.commit()
+    return clip
+
+
+def add_marker(session: Session, clip_id: int, *, time_s: float, label: str) -> Marker:
+    clip = get_clip(session, clip_id)
+    marker = Marker(clip_id=clip.id, time_s=time_s, label=label)
+    session.add(marker)
+    session.commit()
+    return marker
+
+
+def list_markers(session: Session, clip_id: int) -> list[Marker]:
+    return list(get_clip(session, clip_id).markers)
+
+
+def delete_marker(session: Session, marker_id: int) -> None:
+    marker = session.get(Marker, marker_id)
+    if marker is None:
+        raise NotFound("marker", marker_id)
+    session.delete(marker)
+    session.commit()

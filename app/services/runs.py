@@ -1,0 +1,186 @@
+"""Training runs: create (prepare + train + generate, done by the gpu worker), cancel, resume;
+checkpoints and on-demand clip generation.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import jobs
+from app.catalog import Checkpoint, Job, Run, SourceTrack
+from app.queue import TaskQueue
+from app.schemas.runs import GenerateIn, RunConfigIn
+from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.jobs import cancel_job, scoped_key, submit
+from app.services.projects import get_project
+from model.config import SampleRNNConfig, TrainConfig, override, preset
+
+RUN_TASK, GENERATE_TASK, GPU_QUEUE = "run-training", "generate-clips", "gpu"
+# Run-level defaults per preset (the engine's dataclasses hold the model/training defaults).
+RUN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "tiny": {"epochs": 3, "clips_per_epoch": 2, "clip_seconds": 4.0},
+    "paper": {"epochs": 20, "clips_per_epoch": 8, "clip_seconds": 30.0},
+}
+
+
+def resolve_config(cfg: RunConfigIn) -> dict[str, Any]:
+    """The complete config a worker needs, with preset defaults filled in and overrides checked.
+
+    Keys: preset, epochs, clips_per_epoch, clip_seconds, temperature, sample_rate (Hz), chunks,
+    seed, model (every SampleRNNConfig field), train (every TrainConfig field; its epochs and seed
+    equal the top-level ones). Raises InvalidInput for unknown or invalid engine fields.
+    """
+    name = cfg.preset or "paper"
+    base = preset(name)
+    defaults = RUN_DEFAULTS[name]
+    model_changes = dict(cfg.model)
+    if cfg.sample_rate is not None:
+        if model_changes.get("sample_rate", cfg.sample_rate) != cfg.sample_rate:
+            raise InvalidInput("sample_rate and model.sample_rate disagree")
+        model_changes["sample_rate"] = cfg.sample_rate
+    epochs = cfg.epochs or defaults["epochs"]
+    seed = cfg.seed if cfg.seed is not None else 0
+    try:
+        model_cfg: SampleRNNConfig = override(base.model, **model_changes)
+        train_cfg: TrainConfig = override(base.train, **{**cfg.train, "epochs": epochs, "seed": seed})
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"engine config: {exc}") from None
+    return {
+        "preset": name,
+        "epochs": epochs,
+        "clips_per_epoch": (
+            cfg.clips_per_epoch if cfg.clips_per_epoch is not None else defaults["clips_per_epoch"]
+        ),
+        "clip_seconds": cfg.clip_seconds or defaults["clip_seconds"],
+        "temperature": cfg.temperature or 1.0,
+        "sample_rate": model_cfg.sample_rate,
+        "chunks": cfg.chunks or base.dataset_chunks,
+        "seed": seed,
+        "model": model_cfg.to_dict(),
+        "train": train_cfg.to_dict(),
+    }
+
+
+def create_run(
+    session: Session,
+    queue: TaskQueue,
+    project_id: int,
+    cfg: RunConfigIn,
+    *,
+    idempotency_key: str | None = None,
+) -> Run:
+    """A queued Run and its Job(kind='run'), committed, then `run-training(job_id)` published."""
+    get_project(session, project_id)
+    key = scoped_key(f"run:{project_id}", idempotency_key)
+    config = resolve_config(cfg)
+    sources = session.scalar(select(func.count()).where(SourceTrack.project_id == project_id))
+    if not sources:
+        raise Conflict("the project has no source tracks yet: upload album audio first")
+
+    def create(s: Session) -> Job:
+        job = jobs.create_job(
+            s, kind="run", task=RUN_TASK, queue=GPU_QUEUE, payload={},
+            project_id=project_id, idempotency_key=key,
+        )
+        run = Run(project_id=project_id, config=config, job_id=job.id)
+        s.add(run)
+        s.flush()
+        job.payload = {"run_id": run.id}
+        return job
+
+    job, _ = submit(session, queue, key, create)
+    return _run_of_job(session, job)
+
+
+def get_run(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound("run", run_id)
+    return run
+
+
+def list_runs(session: Session, project_id: int) -> list[Run]:
+    get_project(session, project_id)
+    return list(session.scalars(select(Run).where(Run.project_id == project_id).order_by(Run.id)))
+
+
+def cancel_run(session: Session, run_id: int) -> Run:
+    """Ask the run to stop (idempotent). Clips and checkpoints made so far stay."""
+    run = get_run(session, run_id)
+    run.cancel_requested = True
+    session.commit()
+    if run.job_id is not None:
+        cancel_job(session, run.job_id)
+    elif run.status == "queued":
+        run.status = "cancelled"
+        session.commit()
+    session.refresh(run)
+    return run
+
+
+def resume_run(
+    session: Session, queue: TaskQueue, run_id: int, *, idempotency_key: str | None = None
+) -> Run:
+    """Start a failed or cancelled run again with a new job; the worker continues from its last
+    checkpoint."""
+    run = get_run(session, run_id)
+    key = scoped_key(f"resume:{run_id}", idempotency_key)
+
+    def create(s: Session) -> Job:
+        if run.status not in ("failed", "cancelled"):
+            raise Conflict(f"run {run_id} is {run.status}; only failed or cancelled runs resume")
+        job = jobs.create_job(
+            s, kind="run", task=RUN_TASK, queue=GPU_QUEUE,
+            payload={"run_id": run.id, "resume": True}, project_id=run.project_id,
+            idempotency_key=key,
+        )
+        run.job_id, run.status, run.cancel_requested, run.error = job.id, "queued", False, None
+        return job
+
+    submit(session, queue, key, create)
+    session.refresh(run)
+    return run
+
+
+def list_checkpoints(session: Session, run_id: int) -> list[Checkpoint]:
+    return list(get_run(session, run_id).checkpoints)
+
+
+def generate_clips(
+    session: Session,
+    queue: TaskQueue,
+    checkpoint_id: int,
+    request: GenerateIn,
+    *,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Queue `generate-clips(job_id)`: `n` more clips from one checkpoint."""
+    checkpoint = session.get(Checkpoint, checkpoint_id)
+    if checkpoint is None:
+        raise NotFound("checkpoint", checkpoint_id)
+    key = scoped_key(f"generate:{checkpoint_id}", idempotency_key)
+    # A fixed seed in the payload makes a redelivered task produce the very same clips.
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    payload = {
+        "checkpoint_id": checkpoint_id, "run_id": checkpoint.run_id, "n": request.n,
+        "seconds": request.seconds, "temperature": request.temperature, "seed": seed,
+    }
+
+    def create(s: Session) -> Job:
+        return jobs.create_job(
+            s, kind="generate", task=GENERATE_TASK, queue=GPU_QUEUE, payload=payload,
+            project_id=checkpoint.run.project_id, idempotency_key=key,
+        )
+
+    job, _ = submit(session, queue, key, create)
+    return job
+
+
+def _run_of_job(session: Session, job: Job) -> Run:
+    run = session.get(Run, job.payload["run_id"])
+    assert run is not None, "a run job without its run"
+    return run
