@@ -35,9 +35,8 @@ def engine_for_url(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            parsed, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
-        )
+        connect_args = {"check_same_thread": False, **kwargs.pop("connect_args", {})}
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
