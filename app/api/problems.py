@@ -58,7 +58,11 @@ def _status_of(exc: DomainError) -> int:
 
 async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem(_status_of(exc), exc.message, **exc.detail)
+    status = _status_of(exc)
+    # After a 413 the rest of the body is still on its way; closing the connection stops it
+    # instead of letting the server read (and discard) all of it.
+    headers = {"Connection": "close"} if status == 413 else None
+    return problem(status, exc.message, headers=headers, **exc.detail)
 
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
