@@ -96,6 +96,7 @@ def ensure_broker_dirs(settings: Settings) -> None:
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 
 
-def get_settings() -> Settings:
-    """Build settings from the environment. Call only at a process entry point."""
-    return Settings()
+def get_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (command-line `overrides` win). Call only at a
+    process entry point."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
