@@ -8,6 +8,7 @@ from app.catalog.base import Base, utcnow
 from app.catalog.jobs import JOB_STATUSES, TERMINAL_STATUSES, Job
 from app.catalog.sources import Dataset, Project, SourceImage, SourceTitle, SourceTrack
 from app.catalog.training import Checkpoint, Clip, Marker, Run
+from app.catalog.upsert import insert_ignore
 
 __all__ = [
     "JOB_STATUSES",
@@ -29,5 +30,6 @@ __all__ = [
     "SourceTrack",
     "Title",
     "Track",
+    "insert_ignore",
     "utcnow",
 ]

@@ -4,7 +4,10 @@ checkpoints and on-demand clip generation.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -63,6 +66,20 @@ def resolve_config(cfg: RunConfigIn) -> dict[str, Any]:
         "model": model_cfg.to_dict(),
         "train": train_cfg.to_dict(),
     }
+
+
+def dataset_key(source_sha256s: Sequence[str], config: dict[str, Any]) -> str:
+    """`Dataset.key` for a run config: the same sources prepared the same way share a dataset.
+
+    Depends on the sources' content (not their ids or order) and on chunks, sample rate and seed.
+    """
+    spec = {
+        "sources": sorted(source_sha256s),
+        "chunks": config["chunks"],
+        "sample_rate": config["sample_rate"],
+        "seed": config["seed"],
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
 def create_run(

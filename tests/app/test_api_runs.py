@@ -142,3 +142,14 @@ def test_deleting_a_project_cancels_its_queued_jobs(client: TestClient, pid: int
     assert job["status"] == "cancelled" and job["project_id"] is None
     with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
         assert s.get(Run, run["id"]) is None
+
+
+def test_dataset_key_depends_on_content_and_preparation_only() -> None:
+    from app.services.runs import dataset_key
+
+    config = {"chunks": 64, "sample_rate": 16000, "seed": 0, "epochs": 3}
+    key = dataset_key(["b" * 64, "a" * 64], config)
+    assert key == dataset_key(["a" * 64, "b" * 64], {**config, "epochs": 9})
+    assert key != dataset_key(["a" * 64], config)
+    assert key != dataset_key(["a" * 64, "b" * 64], {**config, "sample_rate": 32000})
+    assert len(key) == 64

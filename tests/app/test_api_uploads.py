@@ -247,3 +247,25 @@ def test_bad_images_are_refused_and_leave_nothing(
     assert r.status_code in statuses, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert row_count(client, SourceImage) == 0 and media_files(client) == []
+
+
+def test_too_many_files_or_fields(make_settings: Callable[..., Settings]) -> None:
+    with TestClient(create_app(make_settings(max_upload_files=2), queue=RecordingQueue())) as client:
+        pid = client.post(f"{API}/projects", json={"name": "A", "artist": "B"}).json()["id"]
+        files = [("files", (f"{i}.wav", audio_bytes(), "audio/wav")) for i in range(3)]
+        r = client.post(f"{API}/projects/{pid}/sources", files=files)
+        assert r.status_code == 413 and "too many files" in r.json()["detail"]
+        fields = {f"f{i}": "x" for i in range(50)}
+        r = client.post(f"{API}/projects/{pid}/sources", files=files[:1], data=fields)
+        assert r.status_code == 413 and "fields" in r.json()["detail"]
+        assert media_files(client) == [] and row_count(client, SourceTrack) == 0
+
+
+def test_multipart_body_cut_short_is_refused(client: TestClient, pid: int) -> None:
+    body = b'--b\r\nContent-Disposition: form-data; name="files"; filename="a.wav"\r\n\r\n' + audio_bytes()
+    r = client.post(
+        f"{API}/projects/{pid}/sources", content=body,
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert r.status_code == 422 and "boundary" in r.json()["detail"]
+    assert media_files(client) == []

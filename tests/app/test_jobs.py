@@ -160,3 +160,4 @@ def test_concurrent_claims_from_processes_have_one_winner(engine: Engine, db_url
     assert won == ids  # every job claimed exactly once
     with session_factory(engine)() as session:
         assert {session.get(Job, i).attempt for i in ids} == {1}  # type: ignore[union-attr]
+
