@@ -44,8 +44,11 @@ def get_queue(request: Request) -> TaskQueue:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+# scope="function": the session closes when the handler returns, before the response is sent,
+# so no transaction (on SQLite: no lock, no WAL snapshot) lives on while a body streams out.
+# Handlers therefore build their response models before returning.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 QueueDep = Annotated[TaskQueue, Depends(get_queue)]
 IdempotencyKey = Annotated[

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, StorageDep
@@ -26,6 +27,13 @@ def _multipart(properties: dict[str, Any], required: list[str]) -> dict[str, Any
     # These handlers stream the body themselves, so FastAPI cannot infer the request schema.
     schema = {"type": "object", "properties": properties, "required": required}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+def _ensure_project(session: Session, project_id: int) -> None:
+    """404 before reading the body; then end the transaction, which must not hold the SQLite
+    write lock while a large upload streams in."""
+    projects.get_project(session, project_id)
+    session.rollback()
 
 
 def _limits(settings: Settings) -> UploadLimits:
@@ -49,7 +57,7 @@ async def upload_sources(
     settings: SettingsDep,
 ) -> Page[SourceTrackOut]:
     """Add album tracks. Every file is decoded in full; one bad file rejects the whole request."""
-    await run_in_threadpool(projects.get_project, session, project_id)  # 404 before reading
+    await run_in_threadpool(_ensure_project, session, project_id)
     form = await receive_multipart(request, storage, _limits(settings))
     try:
         tracks = await run_in_threadpool(
@@ -137,7 +145,7 @@ async def upload_image(
     settings: SettingsDep,
 ) -> SourceImageOut:
     """Add a cover or band photo (PNG, JPEG or WebP); stored re-encoded as PNG or JPEG."""
-    await run_in_threadpool(projects.get_project, session, project_id)
+    await run_in_threadpool(_ensure_project, session, project_id)
     limits = UploadLimits(max_file_bytes=settings.max_upload_bytes, max_files=1)
     form = await receive_multipart(request, storage, limits)
     try:

@@ -63,12 +63,12 @@ def add_image(
     role: str,
     max_pixels: int,
 ) -> SourceImage:
-    get_project(session, project_id)
     if role not in ROLES:
         raise InvalidInput(f"role must be 'cover' or 'photo', got {role!r}")
     if file.size == 0:
         raise InvalidInput(f"{file.display_name}: file is empty (0 bytes)")
-    data, fmt, width, height = reencode_image(file, max_pixels=max_pixels)
+    data, fmt, width, height = reencode_image(file, max_pixels=max_pixels)  # before any query
+    get_project(session, project_id)
     key = storage.new_key(project_id, "images", ".jpg" if fmt == "JPEG" else ".png")
     path = storage.write_bytes(key, data)
     try:

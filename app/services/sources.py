@@ -41,15 +41,16 @@ def add_sources(
 
     The caller owns the temp files and deletes whatever is left of them afterwards.
     """
-    get_project(session, project_id)
     if not files:
         raise InvalidInput("no audio files: send them in the multipart field 'files'")
-    checked = [(f, check_audio(f)) for f in files]
+    # Decode and hash before the first query: that query opens a write transaction (on SQLite it
+    # holds the database lock) and decoding an album takes seconds.
+    checked = [(f, check_audio(f), _sha256(f.path)) for f in files]
+    get_project(session, project_id)
     moved: list[Path] = []
     try:
         tracks = []
-        for file, info in checked:
-            digest = _sha256(file.path)
+        for file, info, digest in checked:
             key = storage.new_key(project_id, "sources", "." + info.format.lower())
             moved.append(storage.put(file.path, key))
             tracks.append(

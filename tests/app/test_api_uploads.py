@@ -269,3 +269,25 @@ def test_multipart_body_cut_short_is_refused(client: TestClient, pid: int) -> No
     )
     assert r.status_code == 422 and "boundary" in r.json()["detail"]
     assert media_files(client) == []
+
+
+@pytest.mark.parametrize("live_server", ["per-file cap"], indirect=True)
+def test_a_slow_upload_does_not_block_other_writers(live_server: tuple[int, Path]) -> None:
+    import httpx
+
+    port, _ = live_server
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base) as http:
+        pid = http.post(f"{API}/projects", json={"name": "A", "artist": "B"}).json()["id"]
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(
+            f"POST {API}/projects/{pid}/sources HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        part = b'--b\r\nContent-Disposition: form-data; name="files"; filename="a.wav"\r\n\r\nRIFF'
+        s.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+        time.sleep(0.3)  # the upload is now open, its project checked
+        start = time.perf_counter()
+        with httpx.Client(base_url=base, timeout=30) as http:
+            r = http.post(f"{API}/projects", json={"name": "C", "artist": "D"})
+        assert r.status_code == 201 and time.perf_counter() - start < 3
