@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 
 import pytest
@@ -126,6 +127,9 @@ def test_save_load_round_trip(model, tmp_path):
     assert loaded.to_dict() == model.to_dict()
     assert loaded.generate(100, seed=8) == model.generate(100, seed=8)
     assert [p.name for p in tmp_path.iterdir()] == ["titles.json"]  # no temporary left behind
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_load_refuses_an_unknown_format_version(model, tmp_path):
