@@ -5,6 +5,12 @@ WAL so readers never block writers, a busy timeout so writers wait instead of fa
 on, and `BEGIN IMMEDIATE` for write transactions. Python's sqlite3 otherwise begins lazily, and a
 read-then-write transaction that upgrades its lock fails at once with SQLITE_BUSY_SNAPSHOT whatever
 the busy timeout (RELIABILITY 34-36). PostgreSQL gets `pool_pre_ping` to survive server restarts.
+
+Consequence for every caller: on SQLite a transaction of a normal session holds the database's
+write lock from its first statement, reads included, until commit/rollback/close. Keep units of
+work short (`session_scope`), never keep a session open across slow work (decoding, training,
+generating), and read through `read_only_engine` sessions where nothing is written.
+After a fork, call `engine.dispose(close=False)` in the child before using the engine.
 """
 
 from __future__ import annotations
