@@ -1,8 +1,8 @@
 """Lining up layered lanes: onset envelopes, cross-correlation auto-align, mono-sum check.
 
-The paper's "Megaturing" builds a stereo image from two mono generations: one on the left, one on the
-right, their accent beats lined up and then left to drift. `auto_align` finds the shift that lines
-the accents up; `mono_sum_cancellation` warns when the two sides cancel in a mono fold-down.
+The paper's "Megaturing" builds a stereo image from two mono generations: one on the left, one on
+the right, their accent beats lined up and then left to drift. `auto_align` finds the shift that
+lines the accents up; `mono_sum_cancellation` warns when the two sides cancel in a mono fold-down.
 """
 
 from __future__ import annotations
@@ -94,7 +94,10 @@ def mono_sum_cancellation(
     xr = np.asarray(right, dtype=np.float64).reshape(-1)
     if xl.shape != xr.shape:
         raise ValueError(f"left and right differ in length: {xl.shape[0]} vs {xr.shape[0]} samples")
-    pl, pr = float(np.mean(xl * xl)) if xl.size else 0.0, float(np.mean(xr * xr)) if xr.size else 0.0
+    pl, pr = (
+        float(np.mean(xl * xl)) if xl.size else 0.0,
+        float(np.mean(xr * xr)) if xr.size else 0.0,
+    )
     cross = float(np.mean(xl * xr)) if xl.size else 0.0
     correlation = cross / math.sqrt(pl * pr) if pl > SILENT_POWER and pr > SILENT_POWER else 0.0
     channel = 0.5 * (pl + pr)

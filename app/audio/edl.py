@@ -7,10 +7,10 @@ A Track stores its EDL as JSON. Two shapes are accepted by `EditList.from_json`:
   which is what `EditList.to_json` writes. ``lanes`` maps a lane number (a JSON string key) to
   ``{"pan", "offset_s", "gain_db"}``.
 
-An item is ``{clip_id, start_s, end_s, gain_db, fade_in_s, fade_out_s, repeat, lane, offset_s, pan}``
-(plus an optional ``crossfade_s``: the length of the join from the previous item of its lane, when it
-differs from the track's). Times are seconds; ``start_s``/``end_s`` are positions inside the clip.
-`app.audio.render` documents how these numbers become samples.
+An item is ``{clip_id, start_s, end_s, gain_db, fade_in_s, fade_out_s, repeat, lane, offset_s,
+pan}`` (plus an optional ``crossfade_s``: the length of the join from the previous item of its lane,
+when it differs from the track's). Times are seconds; ``start_s``/``end_s`` are positions inside
+the clip. `app.audio.timeline` documents how these numbers become samples.
 
 Validation collects every problem before raising, and each problem names the item (its index in
 ``items``) and the field, so the studio can point at the offending control.
@@ -73,7 +73,19 @@ class EditItem:
     crossfade_s: float | None = None
 
     def __post_init__(self) -> None:
-        _floats(self, ("start_s", "end_s", "gain_db", "fade_in_s", "fade_out_s", "offset_s", "pan", "crossfade_s"))
+        _floats(
+            self,
+            (
+                "start_s",
+                "end_s",
+                "gain_db",
+                "fade_in_s",
+                "fade_out_s",
+                "offset_s",
+                "pan",
+                "crossfade_s",
+            ),
+        )
 
     @property
     def length_s(self) -> float:
@@ -282,7 +294,7 @@ def _parse_lanes(raw: Any, problems: list[EdlProblem]) -> dict[int, Lane]:
 
 
 def _check(edl: EditList) -> list[EdlProblem]:
-    """Range checks on already-typed values (used by the constructor, so no invalid EditList exists)."""
+    """Range checks on typed values (run by the constructor: no invalid EditList exists)."""
     track = {n: getattr(edl, n) for n in ("crossfade_s", "repeat_crossfade_s", "micro_fade_s")}
     p = _check_track(track, edl.lanes)
     for i, item in enumerate(edl.items):
@@ -301,7 +313,9 @@ def _check_track(track: Mapping[str, float], lanes: Mapping[int, Lane]) -> list[
         if not -1.0 <= lane.pan <= 1.0:
             p.append(EdlProblem(None, f"lanes.{number}.pan", f"must be in −1..1, got {lane.pan}"))
         if not math.isfinite(lane.offset_s) or lane.offset_s < 0:
-            p.append(EdlProblem(None, f"lanes.{number}.offset_s", f"must be ≥ 0, got {lane.offset_s}"))
+            p.append(
+                EdlProblem(None, f"lanes.{number}.offset_s", f"must be ≥ 0, got {lane.offset_s}")
+            )
         if not math.isfinite(lane.gain_db):
             p.append(EdlProblem(None, f"lanes.{number}.gain_db", "must be finite"))
     return p
@@ -317,7 +331,9 @@ def _check_item(i: int, item: EditItem) -> list[EdlProblem]:
     if item.start_s < 0:
         p.append(EdlProblem(i, "start_s", f"must be ≥ 0, got {item.start_s}"))
     if item.end_s <= item.start_s:
-        p.append(EdlProblem(i, "end_s", f"must be after start_s ({item.start_s}), got {item.end_s}"))
+        p.append(
+            EdlProblem(i, "end_s", f"must be after start_s ({item.start_s}), got {item.end_s}")
+        )
     for name in ("fade_in_s", "fade_out_s"):
         if getattr(item, name) < 0:
             p.append(EdlProblem(i, name, f"must be ≥ 0, got {getattr(item, name)}"))
@@ -329,8 +345,14 @@ def _check_item(i: int, item: EditItem) -> list[EdlProblem]:
         p.append(EdlProblem(i, "lane", f"must be an integer ≥ 0, got {item.lane!r}"))
     if item.pan is not None and not -1.0 <= item.pan <= 1.0:
         p.append(EdlProblem(i, "pan", f"must be in −1..1, got {item.pan}"))
-    if item.crossfade_s is not None and not (math.isfinite(item.crossfade_s) and item.crossfade_s >= 0):
+    if item.crossfade_s is not None and not (
+        math.isfinite(item.crossfade_s) and item.crossfade_s >= 0
+    ):
         p.append(EdlProblem(i, "crossfade_s", f"must be ≥ 0, got {item.crossfade_s}"))
-    if isinstance(item.clip_id, bool) or not isinstance(item.clip_id, int | str) or item.clip_id == "":
+    if (
+        isinstance(item.clip_id, bool)
+        or not isinstance(item.clip_id, int | str)
+        or item.clip_id == ""
+    ):
         p.append(EdlProblem(i, "clip_id", f"expected an id, got {item.clip_id!r}"))
     return p

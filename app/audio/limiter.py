@@ -60,17 +60,17 @@ def limit_true_peak(
         return x.copy(), LimiterReport(_db(tp_in), _db(tp_in), 0.0, 0.0, 0)
     attack = max(1, round(attack_s * sr))
     release = max(1, round(release_s * sr))
-    target = ceiling * 10.0 ** (-HEADROOM_DB / 20.0)
-    y, gain, tp_out, passes = x, np.ones(x.shape[1]), tp_in, 0
-    for passes in range(1, MAX_PASSES + 1):
+    aim = ceiling * 10.0 ** (-HEADROOM_DB / 20.0)  # what the gain curve is built for
+    accept = ceiling * 10.0 ** (-HEADROOM_DB / 40.0)  # what the measured output must not pass
+    target, y, gain, tp_out, passes = aim, x, np.ones(x.shape[1]), tp_in, 0
+    while passes < MAX_PASSES and tp_out > accept:
+        passes += 1
         gain = gain_curve(peaks, target, attack, release)
         y = x * gain[None, :]
         tp_out = float(oversampled_peaks(y, sr).max())
-        if tp_out <= target * 10.0 ** (HEADROOM_DB / 40.0):
-            break
-        target *= target / tp_out  # overshoot by k dB: aim k dB lower next pass
-    if tp_out > target * 10.0 ** (HEADROOM_DB / 40.0):
-        trim = target / tp_out
+        target *= aim / tp_out  # overshoot by k dB: aim k dB lower next pass
+    if tp_out > accept:  # true peak scales exactly with a constant gain
+        trim = aim / tp_out
         y = y * trim
         gain = gain * trim
         tp_out *= trim
@@ -93,7 +93,9 @@ def gain_curve(peaks: np.ndarray, ceiling: float, attack: int, release: int) -> 
     ext = np.concatenate([np.ones(margin), need, np.ones(margin)])
     m = sliding_min(ext, before=attack - 1, after=release - 1)
     gain = _box(_box(m, attack, forward=True), release, forward=False)[margin:-margin]
-    return np.minimum(gain, need)  # min() only absorbs floating-point rounding of the means
+    return np.asarray(
+        np.minimum(gain, need)
+    )  # min() only absorbs floating-point rounding of the means
 
 
 def sliding_min(x: np.ndarray, *, before: int, after: int) -> np.ndarray:
@@ -122,7 +124,7 @@ def _box(x: np.ndarray, length: int, *, forward: bool) -> np.ndarray:
     pad = np.ones(length - 1)
     padded = np.concatenate([x, pad]) if forward else np.concatenate([pad, x])
     c = np.concatenate([[0.0], np.cumsum(padded)])
-    return (c[length:] - c[:-length]) / length
+    return np.asarray((c[length:] - c[:-length]) / length)
 
 
 def _db(value: float) -> float:

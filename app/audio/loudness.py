@@ -55,18 +55,20 @@ def oversampled_peaks(audio: np.ndarray, sr: int) -> np.ndarray:
         up = stream.resample_chunk(block, last=start + CHUNK >= n)  # (~4 * len, C)
         pending = np.concatenate([pending, _max_abs_columns(up)])
         whole = min(pending.shape[0] // OVERSAMPLE, n - filled)
-        out[filled : filled + whole] = _max_abs_columns(pending[: whole * OVERSAMPLE].reshape(whole, OVERSAMPLE))
+        out[filled : filled + whole] = _max_abs_columns(
+            pending[: whole * OVERSAMPLE].reshape(whole, OVERSAMPLE)
+        )
         filled += whole
         pending = pending[whole * OVERSAMPLE :]
     if filled < n:  # soxr came up short by a few samples at the very end
         tail = np.concatenate([pending, np.zeros((n - filled) * OVERSAMPLE - pending.shape[0])])
         out[filled:] = _max_abs_columns(tail[: (n - filled) * OVERSAMPLE].reshape(-1, OVERSAMPLE))
-    return np.maximum(out, _max_abs_columns(x.T))
+    return np.asarray(np.maximum(out, _max_abs_columns(x.T)))
 
 
 def _max_abs_columns(a: np.ndarray) -> np.ndarray:
     """max(|a[:, j]|) over the few columns j; numpy's axis=1 reduction is slow on narrow rows."""
-    result = np.abs(a[:, 0])
+    result: np.ndarray = np.abs(a[:, 0])
     for j in range(1, a.shape[1]):
         np.maximum(result, np.abs(a[:, j]), out=result)
     return result

@@ -1,6 +1,6 @@
 """Album mastering for export: 44.1 kHz stereo, album-mode loudness, true-peak ceiling, writers.
 
-The chain (UX.md §4, Spotify's album mode keeps relative levels, so the album is mastered as a unit):
+The chain (UX.md §4; Spotify's album mode keeps relative levels, so the album is mastered as one):
 
 1. each rendered track → float64 stereo [2 x n] at 44.1 kHz (soxr VHQ; mono is duplicated);
 2. ONE gain for the whole album so the integrated loudness (BS.1770, pyloudnorm) of all tracks
@@ -51,7 +51,9 @@ class MasteredAlbum:
         return {
             "sample_rate": self.sample_rate,
             "album_gain_db": round(self.gain_db, 2),
-            "album_integrated_lufs": round(self.album_lufs, 2) if math.isfinite(self.album_lufs) else None,
+            "album_integrated_lufs": round(self.album_lufs, 2)
+            if math.isfinite(self.album_lufs)
+            else None,
             "tracks": [
                 {**m.to_json(), "limiter_max_reduction_db": round(lim.max_reduction_db, 2)}
                 for m, lim in zip(self.measurements, self.limiter, strict=True)
@@ -60,7 +62,7 @@ class MasteredAlbum:
 
 
 def to_export_format(audio: np.ndarray, sr: int, *, out_sr: int = EXPORT_SAMPLE_RATE) -> np.ndarray:
-    """float64 stereo [2 x n] at `out_sr`: mono duplicated, other rates resampled with soxr (VHQ)."""
+    """float64 stereo [2 x n] at `out_sr`: mono duplicated, other rates resampled (soxr VHQ)."""
     x = as_channels(audio)
     if x.shape[0] == 1:
         x = np.repeat(x, 2, axis=0)
@@ -133,7 +135,7 @@ def quantize(audio: np.ndarray, bits: int, *, dither: bool, seed: int = 0) -> np
 
 
 def write_flac(path: Path, audio: np.ndarray, sr: int, *, bits: int = 24, seed: int = 0) -> Path:
-    """FLAC master (24-bit by default; 16-bit is TPDF-dithered). Written to a temp name, then renamed."""
+    """FLAC master (24-bit by default; 16-bit is TPDF-dithered). Temp name, then renamed."""
     return _write(path, audio, sr, bits=bits, seed=seed, fmt="FLAC")
 
 
@@ -188,7 +190,9 @@ def check_tracks(tracks: Sequence[TrackToCheck]) -> list[str]:
             problems.append(f"{name} has no title.")
         duration = x.shape[1] / sr
         if duration < MIN_TRACK_S:
-            problems.append(f"{name} is {duration:.1f} s long; distributors need at least {MIN_TRACK_S:.0f} s.")
+            problems.append(
+                f"{name} is {duration:.1f} s long; distributors need at least {MIN_TRACK_S:.0f} s."
+            )
         level = np.abs(x).max(axis=0) if x.size else np.zeros(0)
         loud = np.flatnonzero(level > 10.0 ** (SILENCE_DBFS / 20.0))
         if loud.size == 0:
@@ -196,14 +200,18 @@ def check_tracks(tracks: Sequence[TrackToCheck]) -> list[str]:
             continue
         lead, tail = loud[0] / sr, (x.shape[1] - 1 - loud[-1]) / sr
         if lead > MAX_EDGE_SILENCE_S:
-            problems.append(f"{name} starts with {lead:.1f} s of silence (at most {MAX_EDGE_SILENCE_S:.0f} s).")
+            problems.append(
+                f"{name} starts with {lead:.1f} s of silence (at most {MAX_EDGE_SILENCE_S:.0f} s)."
+            )
         if tail > MAX_EDGE_SILENCE_S:
-            problems.append(f"{name} ends with {tail:.1f} s of silence (at most {MAX_EDGE_SILENCE_S:.0f} s).")
+            problems.append(
+                f"{name} ends with {tail:.1f} s of silence (at most {MAX_EDGE_SILENCE_S:.0f} s)."
+            )
         runs, first = _flat_tops(x)
         if runs:
             problems.append(
-                f"{name} is clipped: {runs} flat-topped run{'s' if runs > 1 else ''} at its peak level, "
-                f"the first at {_clock(first / sr)}."
+                f"{name} is clipped: {runs} flat-topped run{'s' if runs > 1 else ''} at its peak "
+                f"level, the first at {_clock(first / sr)}."
             )
     return problems
 

@@ -7,9 +7,10 @@ exact formulas). In short, at output rate ``sr`` with ``S(t) = floor(t * sr + 0.
    resampled to ``sr`` with soxr (HQ) when its rate differs;
 2. an item's unit is ``clip[S(start_s):S(end_s)]``; ``repeat`` copies are laid back to back, the
    ``R`` samples where consecutive copies overlap crossfaded with equal-power ramps;
-3. the block is multiplied by its envelope: gain (item + lane, dB), edge fades (equal-power at joins,
-   linear elsewhere, a micro-fade on every free cut), linear user fades of exactly ``S(fade_s)``
-   samples. Linear fade-in of ``n`` samples: ``i / n`` for ``i = 0..n-1``; fade-out is its mirror.
+3. the block is multiplied by its envelope: gain (item + lane, dB), edge fades (equal-power at
+   joins, linear elsewhere, a micro-fade on every free cut), linear user fades of exactly
+   ``S(fade_s)`` samples. Linear fade-in of ``n`` samples: ``i / n`` for ``i = 0..n-1``;
+   fade-out is its mirror.
    Equal-power ramps of ``X`` samples: in ``sin(pi/2 * (i + 0.5) / X)``, out ``cos(...)``, so
    ``in² + out² = 1`` at every sample of a join;
 4. the block is panned with the constant-power law ``theta = (pan + 1) * pi / 4``,
@@ -32,8 +33,8 @@ from app.audio.timeline import Placement, plan, to_samples
 
 LoadClip = Callable[[ClipId], tuple[np.ndarray, int]]
 
-# A section may end this much past the clip's last sample (rounding of a duration measured at another
-# rate); the missing samples are silence. Anything longer is an error.
+# A section may end this much past the clip's last sample (rounding of a duration measured at
+# another rate); the missing samples are silence. Anything longer is an error.
 END_SLACK_S = 0.001
 
 
@@ -66,8 +67,8 @@ def track_duration(
 ) -> float:
     """Length in seconds of what `render_track` would return at `sample_rate` (N / sr).
 
-    `clip_durations` (seconds per clip id) is used to check the EDL first: unknown clips and sections
-    past a clip's end raise `EdlError`, as rendering would.
+    `clip_durations` (seconds per clip id) is used to check the EDL first: unknown clips and
+    sections past a clip's end raise `EdlError`, as rendering would.
     """
     edl.check_clips(clip_durations.keys(), clip_durations)
     return plan(edl, sample_rate).duration_s
@@ -118,7 +119,7 @@ def zero_crossing(audio: np.ndarray, t: float, sr: int, search_ms: float = 5.0) 
     if not candidates:
         return t
     best = min(candidates, key=lambda i: (abs(lo + i - centre), i))
-    return (lo + best) / sr
+    return float(lo + best) / sr
 
 
 # -- internals ------------------------------------------------------------------------------

@@ -6,19 +6,21 @@ the output sample rate. For each lane, its items are taken in EDL order; for ite
 
 * unit length ``U_k = S(end_s) - S(start_s)`` (one repetition; at least 1 sample);
 * repeat overlap ``R_k = min(S(repeat_crossfade_s), U_k // 2)`` when ``repeat > 1``, else 0;
-* block length ``B_k = repeat * U_k - (repeat - 1) * R_k`` (repetition ``j`` starts at ``j * (U_k - R_k)``
-  inside the block, so the period is ``U_k - R_k``);
-* join overlap with the previous item ``X_k = min(S(xf), B_{k-1} // 2, B_k // 2)`` where ``xf`` is the
-  item's ``crossfade_s`` or else the track's (``X_0 = 0``);
-* start ``P_0 = S(lane.offset_s) + S(item.offset_s)`` and ``P_k = P_{k-1} + B_{k-1} - X_k + S(item.offset_s)``.
+* block length ``B_k = repeat * U_k - (repeat - 1) * R_k`` (repetition ``j`` starts at
+  ``j * (U_k - R_k)`` inside the block, so the period is ``U_k - R_k``);
+* join overlap with the previous item ``X_k = min(S(xf), B_{k-1} // 2, B_k // 2)`` where ``xf`` is
+  the item's ``crossfade_s`` or else the track's (``X_0 = 0``);
+* start ``P_0 = S(lane.offset_s) + S(item.offset_s)``,
+  then ``P_k = P_{k-1} + B_{k-1} - X_k + S(item.offset_s)``.
 
 The track is ``N = max(P_k + B_k)`` samples long over all lanes (0 when empty). An item whose start
 falls before sample 0 is an error (negative ``offset_s`` pulled it too far).
 
 Fades, also in samples: a joined edge (``X > 0``) gets the equal-power ramp of the join (its length
 ``X``); a free edge (a lane's first head or last tail, or a join with ``X = 0``) is a cut and gets a
-linear fade of ``max(S(fade_s), S(micro_fade_s))`` samples. A joined edge with a user fade gets the
-linear fade of ``S(fade_s)`` samples as well (the two multiply). All fade lengths are capped at ``B_k``.
+linear fade of ``max(S(fade_s), S(micro_fade_s))`` samples. A joined edge with a user fade gets
+the linear fade of ``S(fade_s)`` samples as well (the two multiply). Fade lengths are capped at
+``B_k``.
 """
 
 from __future__ import annotations
@@ -86,9 +88,13 @@ def plan(edl: EditList, sample_rate: int) -> Plan:
             item = edl.items[i]
             unit = to_samples(item.end_s, sr) - to_samples(item.start_s, sr)
             if unit < 1:
-                problems.append(EdlProblem(i, "end_s", f"the section is shorter than one sample at {sr} Hz"))
+                problems.append(
+                    EdlProblem(i, "end_s", f"the section is shorter than one sample at {sr} Hz")
+                )
                 unit = 1
-            overlap = min(to_samples(edl.repeat_crossfade_s, sr), unit // 2) if item.repeat > 1 else 0
+            overlap = (
+                min(to_samples(edl.repeat_crossfade_s, sr), unit // 2) if item.repeat > 1 else 0
+            )
             units.append(unit)
             overlaps.append(overlap)
             blocks.append(item.repeat * unit - (item.repeat - 1) * overlap)
@@ -105,7 +111,9 @@ def plan(edl: EditList, sample_rate: int) -> Plan:
                 position += blocks[k - 1] - joins[k]
             position += to_samples(item.offset_s, sr)
             if position < 0:
-                problems.append(EdlProblem(i, "offset_s", "places the item before the start of the track"))
+                problems.append(
+                    EdlProblem(i, "offset_s", "places the item before the start of the track")
+                )
             fade_in = to_samples(item.fade_in_s, sr)
             fade_out = to_samples(item.fade_out_s, sr)
             if joins[k] == 0:

@@ -27,7 +27,11 @@ def _drum_pattern(seconds: float, seed: int, *, tonal: bool = False) -> np.ndarr
 
 def _delay(x: np.ndarray, seconds: float) -> np.ndarray:
     d = round(seconds * SR)
-    return np.concatenate([np.zeros(d), x])[: x.size] if d >= 0 else np.concatenate([x[-d:], np.zeros(-d)])
+    return (
+        np.concatenate([np.zeros(d), x])[: x.size]
+        if d >= 0
+        else np.concatenate([x[-d:], np.zeros(-d)])
+    )
 
 
 def test_onset_envelope_peaks_at_a_click() -> None:

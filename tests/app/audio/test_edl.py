@@ -27,7 +27,9 @@ def test_json_round_trip_is_exact() -> None:
     edl = EditList(
         items=(
             EditItem(clip_id=1, start_s=0.25, end_s=0.75, gain_db=-3, fade_in_s=0.1, repeat=3),
-            EditItem(clip_id="abc", start_s=1, end_s=2, lane=1, offset_s=-0.01, pan=0.5, crossfade_s=0.2),
+            EditItem(
+                clip_id="abc", start_s=1, end_s=2, lane=1, offset_s=-0.01, pan=0.5, crossfade_s=0.2
+            ),
         ),
         crossfade_s=0.05,
         repeat_crossfade_s=0.01,
@@ -89,7 +91,9 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_booleans_are_not_numbers() -> None:
     with pytest.raises(EdlError) as excinfo:
-        EditList.from_json([{"clip_id": 1, "start_s": 0, "end_s": 1, "repeat": True, "gain_db": False}])
+        EditList.from_json(
+            [{"clip_id": 1, "start_s": 0, "end_s": 1, "repeat": True, "gain_db": False}]
+        )
     assert _problems(excinfo) == {(0, "repeat"), (0, "gain_db")}
 
 

@@ -43,15 +43,25 @@ def album() -> tuple[list[np.ndarray], list[int]]:
     return tracks, [16000, 22050, 44100]
 
 
-def test_album_is_mastered_to_minus_14_lufs_under_minus_1_dbtp_in_24_bit_flac(album, tmp_path) -> None:
+def test_album_is_mastered_to_minus_14_lufs_under_minus_1_dbtp_in_24_bit_flac(
+    album, tmp_path
+) -> None:
     tracks, rates = album
     before = [integrated_lufs(to_export_format(t, r), 44100) for t, r in zip(tracks, rates)]
     mastered = master_album(tracks, rates)
-    paths = [write_flac(tmp_path / f"{i:02d}.flac", y, mastered.sample_rate) for i, y in enumerate(mastered.tracks, 1)]
+    paths = [
+        write_flac(tmp_path / f"{i:02d}.flac", y, mastered.sample_rate)
+        for i, y in enumerate(mastered.tracks, 1)
+    ]
     decoded = []
     for path in paths:
         info = sf.info(path)
-        assert (info.samplerate, info.channels, info.format, info.subtype) == (44100, 2, "FLAC", "PCM_24")
+        assert (info.samplerate, info.channels, info.format, info.subtype) == (
+            44100,
+            2,
+            "FLAC",
+            "PCM_24",
+        )
         audio, sr = sf.read(path, always_2d=True)
         decoded.append(audio.T)
         assert true_peak_dbtp(audio.T, sr) <= -1.0
@@ -95,6 +105,15 @@ def test_limiter_guarantees_the_ceiling_and_leaves_quiet_audio_alone() -> None:
     assert report.passes == 0
 
 
+def test_limiter_catches_inter_sample_peaks() -> None:
+    sr = 44100
+    n = np.arange(sr)
+    x = 1.5 * np.sin(2 * np.pi * n / 4 + np.pi / 4) * np.hanning(sr)  # peaks between samples
+    y, report = limit_true_peak(x, sr, ceiling_dbtp=-1.0)
+    assert report.true_peak_in_dbtp > 3.0
+    assert true_peak_dbtp(y, sr) <= -1.0
+
+
 def test_inter_sample_peaks_count() -> None:
     # fs/4 sine at 45° phase: every sample is at 0.707 of the real peak, which lies between samples.
     sr = 44100
@@ -135,7 +154,9 @@ def test_16_bit_wav_is_tpdf_dithered_and_reproducible(tmp_path) -> None:
     assert sf.info(a).subtype == "PCM_16"
     back, _ = sf.read(a, dtype="int16")
     error = back[:, 0] - x * 32768
-    assert np.sqrt(np.mean(error**2)) == pytest.approx(0.5, abs=0.05)  # TPDF (1/6) + rounding (1/12) LSB²
+    assert np.sqrt(np.mean(error**2)) == pytest.approx(
+        0.5, abs=0.05
+    )  # TPDF (1/6) + rounding (1/12) LSB²
     assert np.abs(error).max() <= 1.5
     silence = quantize(np.zeros((2, 10000)), 16, dither=True, seed=1)
     assert set(np.unique(silence)) <= {-1, 0, 1} and silence.any()

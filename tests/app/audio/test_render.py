@@ -50,9 +50,15 @@ def test_cut_lands_on_exact_samples_with_micro_fades() -> None:
 
 def test_gain_db_scales_the_section() -> None:
     clips = {1: (RAMP, SR)}
-    plain = render_track(EditList(items=(EditItem(clip_id=1, start_s=0.25, end_s=0.75),)), _loader(clips), sample_rate=SR)
+    plain = render_track(
+        EditList(items=(EditItem(clip_id=1, start_s=0.25, end_s=0.75),)),
+        _loader(clips),
+        sample_rate=SR,
+    )
     quiet = render_track(
-        EditList(items=(EditItem(clip_id=1, start_s=0.25, end_s=0.75, gain_db=-6.0),)), _loader(clips), sample_rate=SR
+        EditList(items=(EditItem(clip_id=1, start_s=0.25, end_s=0.75, gain_db=-6.0),)),
+        _loader(clips),
+        sample_rate=SR,
     )
     np.testing.assert_allclose(quiet, plain * 10 ** (-6 / 20), rtol=1e-6)
 
@@ -69,7 +75,9 @@ def test_linear_fades_are_exactly_the_requested_length() -> None:
 def test_repeat_three_times_is_periodic_with_the_item_length() -> None:
     unit = _noise(0.1, 1)  # 800 samples
     item = EditItem(clip_id=1, start_s=0.0, end_s=0.1, repeat=3)
-    out = render_track(EditList(items=(item,), micro_fade_s=0.0), _loader({1: (unit, SR)}), sample_rate=SR)[0]
+    out = render_track(
+        EditList(items=(item,), micro_fade_s=0.0), _loader({1: (unit, SR)}), sample_rate=SR
+    )[0]
     assert out.shape == (2400,)
     u32 = unit.astype(np.float32).astype(np.float64) * C
     for j in range(3):
@@ -85,15 +93,22 @@ def test_repeat_crossfade_shortens_the_period_by_the_overlap() -> None:
     u = unit.astype(np.float32).astype(np.float64)
     period = 720
     for j in range(3):  # the part of each repetition outside any overlap is the unit itself
-        np.testing.assert_allclose(out[j * period + 80 : j * period + 720], u[80:720], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            out[j * period + 80 : j * period + 720], u[80:720], rtol=1e-5, atol=1e-7
+        )
     ramp = equal_power_fade_in(80)
-    np.testing.assert_allclose(out[720:800], u[720:800] * ramp[::-1] + u[:80] * ramp, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        out[720:800], u[720:800] * ramp[::-1] + u[:80] * ramp, rtol=1e-5, atol=1e-7
+    )
 
 
 def test_items_of_a_lane_join_with_an_equal_power_crossfade() -> None:
     a, b = np.ones(SR), 2 * np.ones(SR)
     edl = EditList(
-        items=(EditItem(clip_id="a", start_s=0, end_s=0.5), EditItem(clip_id="b", start_s=0, end_s=0.5)),
+        items=(
+            EditItem(clip_id="a", start_s=0, end_s=0.5),
+            EditItem(clip_id="b", start_s=0, end_s=0.5),
+        ),
         crossfade_s=0.01,
         micro_fade_s=0.0,
     )
@@ -109,7 +124,10 @@ def test_equal_power_crossfade_keeps_noise_power_constant_through_the_join() -> 
     # Average over many independent noise pairs so the window estimates are steady to ~1 %.
     xf = 800
     edl = EditList(
-        items=(EditItem(clip_id="a", start_s=0, end_s=0.3), EditItem(clip_id="b", start_s=0, end_s=0.3)),
+        items=(
+            EditItem(clip_id="a", start_s=0, end_s=0.3),
+            EditItem(clip_id="b", start_s=0, end_s=0.3),
+        ),
         crossfade_s=xf / SR,
         micro_fade_s=0.0,
     )
@@ -141,7 +159,10 @@ def test_constant_power_pan(pan: float, left: float, right: float) -> None:
 def test_lane_pan_applies_unless_the_item_overrides_it() -> None:
     x = np.ones(SR)
     edl = EditList(
-        items=(EditItem(clip_id=1, start_s=0, end_s=0.5), EditItem(clip_id=1, start_s=0, end_s=0.5, lane=1, pan=0.0)),
+        items=(
+            EditItem(clip_id=1, start_s=0, end_s=0.5),
+            EditItem(clip_id=1, start_s=0, end_s=0.5, lane=1, pan=0.0),
+        ),
         lanes={0: Lane(pan=-1.0), 1: Lane(pan=1.0)},
         micro_fade_s=0,
     )
@@ -168,7 +189,9 @@ def test_lanes_sum() -> None:
     two = EditList(items=(EditItem(clip_id=2, start_s=0, end_s=0.5, lane=1),))
     both = EditList(items=one.items + two.items)
     mix = render_track(both, _loader(clips), sample_rate=SR)
-    parts = render_track(one, _loader(clips), sample_rate=SR) + render_track(two, _loader(clips), sample_rate=SR)
+    parts = render_track(one, _loader(clips), sample_rate=SR) + render_track(
+        two, _loader(clips), sample_rate=SR
+    )
     np.testing.assert_allclose(mix, parts, atol=1e-6)
 
 
@@ -225,7 +248,12 @@ def test_track_duration_matches_the_render() -> None:
 
 
 def test_a_section_past_the_clip_end_names_the_item() -> None:
-    edl = EditList(items=(EditItem(clip_id=1, start_s=0, end_s=0.5), EditItem(clip_id=1, start_s=0.5, end_s=1.5)))
+    edl = EditList(
+        items=(
+            EditItem(clip_id=1, start_s=0, end_s=0.5),
+            EditItem(clip_id=1, start_s=0.5, end_s=1.5),
+        )
+    )
     with pytest.raises(EdlError) as excinfo:
         render_track(edl, _loader({1: (np.ones(SR), SR)}), sample_rate=SR)
     assert [(p.index, p.field) for p in excinfo.value.problems] == [(1, "end_s")]
@@ -246,7 +274,10 @@ def test_zero_crossing_snaps_to_the_nearest_sign_change() -> None:
     snapped = zero_crossing(x, 0.2021, sr, search_ms=5)
     nearest = crossings[np.argmin(np.abs(crossings - 0.2021))]
     assert abs(snapped - nearest) <= 1 / sr
-    assert abs(x[round(snapped * sr)]) <= np.abs(x[round(snapped * sr) - 1 : round(snapped * sr) + 2]).min() + 1e-12
+    assert (
+        abs(x[round(snapped * sr)])
+        <= np.abs(x[round(snapped * sr) - 1 : round(snapped * sr) + 2]).min() + 1e-12
+    )
     assert zero_crossing(np.ones(sr), 0.5, sr) == 0.5  # nothing to snap to
     stereo = np.stack([x, x])
     assert zero_crossing(stereo, 0.2021, sr) == snapped
