@@ -18,6 +18,8 @@ REGISTRARS = (
     "model.cli_prepare",  # prepare
     "model.cli_engine",  # train, generate
     "model.cli_bench",  # bench generate|train
+    "model.cli_titles",  # titles
+    "model.cli_covers",  # cover
 )
 
 

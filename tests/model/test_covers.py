@@ -305,3 +305,28 @@ def test_save_cover_writes_an_srgb_jpeg_atomically(tmp_path, cover):
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
     assert cover_jpeg_bytes(square).startswith(b"\xff\xd8")
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+def test_cli_cover_writes_a_band_photo_cover(tmp_path, cover, photos):
+    from app.cli import main
+
+    (tmp_path / "cover.png").write_bytes(png_bytes(cover))
+    (tmp_path / "band.png").write_bytes(png_bytes(photos[0]))
+    out = tmp_path / "new.jpg"
+    argv = ["cover", str(tmp_path / "cover.png"), "--photo", str(tmp_path / "band.png"),
+            "--backend", "mosaic", "--size", "128", "--out", str(out)]
+    assert main(argv) == 0
+    with Image.open(out) as img:
+        assert img.format == "JPEG" and img.size == (128, 128)
+
+
+def test_cli_cover_refuses_a_non_image_with_exit_status_2(tmp_path, capsys):
+    from app.cli import main
+
+    (tmp_path / "notes.txt").write_text("not a cover")
+    assert main(["cover", str(tmp_path / "notes.txt"), "--out", str(tmp_path / "x.jpg")]) == 2
+    assert "not a PNG, JPEG or WEBP" in capsys.readouterr().err
+    assert not (tmp_path / "x.jpg").exists()

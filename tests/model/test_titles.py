@@ -139,3 +139,22 @@ def test_load_refuses_an_unknown_format_version(model, tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="format_version"):
         TitleModel.load(path)
+
+
+def test_cli_titles_writes_the_same_titles_as_json(tmp_path):
+    from app.cli import main
+
+    source = tmp_path / "discography.txt"
+    source.write_text("\n".join(DISCOGRAPHY) + "\n", encoding="utf-8")
+    out = tmp_path / "titles.json"
+    assert main(["titles", str(source), "-n", "25", "--seed", "4", "--json", "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == generate_titles(DISCOGRAPHY, 25, seed=4)
+
+
+def test_cli_titles_reports_too_few_titles_as_an_error(tmp_path, capsys):
+    from app.cli import main
+
+    source = tmp_path / "two.txt"
+    source.write_text("One Song\nAnother Song\n", encoding="utf-8")
+    assert main(["titles", str(source)]) == 2
+    assert "need at least 5 distinct song titles" in capsys.readouterr().err
