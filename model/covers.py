@@ -31,6 +31,7 @@ covers sets them at start-up. On that H200, full-width VGG19 took about 1.8 s fo
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -54,6 +55,8 @@ __all__ = [
     "BACKENDS", "CoverConfig", "CoverError", "OptimizeConfig", "available_backends", "cover_jpeg_bytes",
     "open_image", "overlay_blend", "photo_style_cover", "save_cover", "self_style_cover", "stylize",
 ]
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ("vgg19", cover_feedforward.NAME, "random-cnn", "mosaic")
 DEFAULT_SIZE = 1400  # px; stores' minimum for cover art
@@ -102,6 +105,8 @@ def _resolve(backend: str, config: CoverConfig) -> str:
         raise ValueError(f"unknown cover backend {backend!r}; choose auto or one of {', '.join(BACKENDS)}")
     usable = available_backends(config)
     if backend == "auto":
+        if config.vgg19_weights and "vgg19" not in usable:
+            log.warning("VGG19 weights %s not found; covers use %s instead", config.vgg19_weights, usable[0])
         return usable[0]
     if backend not in usable:
         why = {

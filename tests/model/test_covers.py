@@ -80,6 +80,16 @@ def tiny_vgg19_weights(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    # The optimising backends run a few tiny steps here; on a shared 2-core box two intra-op
+    # threads spin against other processes and take 10x longer than one.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def cover() -> Image.Image:
     return synth_cover()
@@ -171,6 +181,14 @@ def test_importing_covers_loads_neither_torch_nor_onnxruntime():
         "assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules, 'heavy import'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
+
+
+def test_auto_warns_when_configured_vgg19_weights_are_missing(tmp_path, caplog, cover):
+    config = CoverConfig(vgg19_weights=str(tmp_path / "missing.pth"), mosaic_cells=16)
+    assert "vgg19" not in available_backends(config)
+    with caplog.at_level("WARNING", logger="model.covers"):
+        covers._Stylizer("auto", config)
+    assert "missing.pth not found" in caplog.text
 
 
 def test_vgg19_backend_without_weights_is_refused(cover):
