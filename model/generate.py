@@ -76,8 +76,9 @@ def generate(
     pieces: list[np.ndarray] = []
     done = 0
     while done < total:
-        block = torch.empty(n, frames_per_block * sampler.n_top, dtype=torch.long, device=device)
-        for i in range(frames_per_block):
+        frames = min(frames_per_block, -(-(total - done) // sampler.n_top))  # ceil
+        block = torch.empty(n, frames * sampler.n_top, dtype=torch.long, device=device)
+        for i in range(frames):
             sampler.draw_noise(gen, temperature)
             block[:, i * sampler.n_top : (i + 1) * sampler.n_top] = sampler.step_frame()
         audio = dequantize(block, cfg.q_levels, cfg.quantization).float().cpu().numpy()
