@@ -1,0 +1,198 @@
+"""`albumbot train` and `albumbot generate`: the engine on the command line, no web app needed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MODEL_FLAGS = {  # flag dest -> SampleRNNConfig field
+    "cell": "cell", "dim": "dim", "layers": "n_rnn", "frame_sizes": "frame_sizes",
+    "embed_size": "embed_size", "mlp_layers": "mlp_layers", "q_levels": "q_levels",
+    "quantization": "quantization", "sample_rate": "sample_rate",
+}
+TRAIN_FLAGS = {
+    "epochs": "epochs", "batch_size": "batch_size", "seq_len": "seq_len",
+    "learning_rate": "learning_rate", "seed": "seed", "max_segments": "max_segments_per_chunk",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_train(sub)
+    _register_generate(sub)
+
+
+def _register_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train SampleRNN on a prepared dataset, one checkpoint per epoch",
+        description=(
+            "Train SampleRNN on a dataset made by `albumbot prepare`. Every epoch (one pass over "
+            "the train split) ends with the validation NLL in bits per sample and a checkpoint "
+            "RUN/epoch-NNNN.pt; the test NLL is printed at the end. A checkpoint holds the whole "
+            "run (config, weights, optimizer, step, RNG), so --resume continues it exactly."
+        ),
+        epilog="Examples:\n"
+        "  albumbot train data/ds --out runs/demo --preset tiny --epochs 3\n"
+        "  albumbot train data/ds --out runs/demo --resume runs/demo/epoch-0003.pt --epochs 6\n"
+        "  albumbot train data/ds --out runs/big --preset paper --device cuda",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("dataset", type=Path, help="dataset folder (has manifest.json)")
+    p.add_argument("--out", type=Path, required=True, help="run folder for the checkpoints")
+    p.add_argument("--preset", choices=["tiny", "paper"], default="tiny",
+                   help="network and training defaults: tiny (CPU, minutes) or paper (GPU); default tiny")
+    p.add_argument("--resume", type=Path, metavar="CKPT",
+                   help="continue the run of this checkpoint (its config is used; --epochs is the new total)")
+    p.add_argument("--epochs", type=int, help="total epochs of the run (default: the preset's)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    g = p.add_argument_group("training overrides")
+    g.add_argument("--batch-size", type=int, help="chunks per step")
+    g.add_argument("--seq-len", type=int, help="samples per truncated-BPTT segment")
+    g.add_argument("--learning-rate", type=float, help="Adam learning rate")
+    g.add_argument("--seed", type=int, help="run seed: weight init and chunk order")
+    g.add_argument("--max-segments", type=int, help="use at most this many segments of each chunk per epoch")
+    _model_flags(p.add_argument_group("model overrides (not with --resume)"))
+    p.set_defaults(handler=run_train)
+
+
+def _model_flags(g: argparse._ArgumentGroup) -> None:
+    g.add_argument("--cell", choices=["gru", "lstm"], help="RNN cell")
+    g.add_argument("--dim", type=int, help="RNN and MLP width")
+    g.add_argument("--layers", type=int, help="RNN layers per frame tier")
+    g.add_argument("--frame-sizes", type=int, nargs="+", metavar="F",
+                   help="frame sizes bottom-up: 16 (2 tiers) or 16 4 (3 tiers)")
+    g.add_argument("--embed-size", type=int, help="sample embedding size of the MLP")
+    g.add_argument("--mlp-layers", type=int, help="hidden dim x dim layers of the MLP")
+    g.add_argument("--q-levels", type=int, help="quantization levels")
+    g.add_argument("--quantization", choices=["linear", "mulaw"], help="quantization curve")
+    g.add_argument("--sample-rate", type=int, choices=[16000, 32000], help="must match the dataset")
+
+
+def _changes(args: argparse.Namespace, flags: dict[str, str]) -> dict:
+    out = {}
+    for dest, name in flags.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            out[name] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from .checkpoint import load_checkpoint
+    from .config import override, preset
+    from .train import train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model_changes, train_changes = _changes(args, MODEL_FLAGS), _changes(args, TRAIN_FLAGS)
+    if args.resume is not None:
+        ckpt = load_checkpoint(args.resume)
+        model_cfg = override(ckpt.model_config, **model_changes)
+        train_cfg = override(ckpt.train_config, **train_changes)
+    else:
+        p = preset(args.preset)
+        model_cfg = override(p.model, **model_changes)
+        train_cfg = override(p.train, **train_changes)
+    bar = tqdm(total=1000, unit="‰", disable=None, bar_format="{desc} |{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]")
+
+    def on_progress(p) -> None:
+        bar.set_description(f"epoch {p.epoch}/{train_cfg.epochs} step {p.step} loss {p.loss_bits:.2f} bits")
+        bar.n = int(p.fraction * 1000)
+        bar.refresh()
+
+    def on_epoch(e) -> None:
+        bar.write(
+            f"epoch {e.epoch}: train {e.train_nll_bits:.3f} bits, valid {e.valid_nll_bits:.3f} bits "
+            f"({e.seconds:.0f} s) -> {e.checkpoint}"
+        )
+        bar.reset()
+
+    try:
+        result = train(model_cfg, train_cfg, args.dataset, args.out, resume=args.resume,
+                       device=args.device, on_epoch=on_epoch, on_progress=on_progress)
+    finally:
+        bar.close()
+    if result.test_nll_bits is not None:
+        print(f"test NLL {result.test_nll_bits:.3f} bits/sample; last checkpoint {result.last_checkpoint}")
+    return 0
+
+
+def _register_generate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="generate clips from a checkpoint",
+        description=(
+            "Sample clips from a trained checkpoint, each from a random initial RNN state. Files "
+            "are written while they are generated (under a temporary name, renamed when done), "
+            "so clips of hours need no more memory than seconds. Same checkpoint, seed and options "
+            "give the same audio."
+        ),
+        epilog="Examples:\n"
+        "  albumbot generate runs/demo/epoch-0003.pt --out clips -n 8 --seconds 30\n"
+        "  albumbot generate ckpt.pt --out clips -n 1 --seconds 600 --temperature 0.95 --format flac\n"
+        "  albumbot generate ckpt.pt --out clips --prime intro.wav --prime-seconds 2",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("checkpoint", type=Path, help="a checkpoint written by `albumbot train`")
+    p.add_argument("--out", type=Path, required=True, help="folder for the clips (clip-SEED-NNN.wav)")
+    p.add_argument("-n", type=int, default=4, help="number of clips (default 4)")
+    p.add_argument("--seconds", type=float, default=10.0, help="length of each clip (default 10)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="1 samples the model as trained; lower is tamer, 0 is greedy (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--batch", type=int, default=16,
+                   help="clips generated in parallel; more is faster per clip (default 16)")
+    p.add_argument("--format", choices=["wav", "flac"], default="wav", help="file format (default wav)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--prime", type=Path, help="audio file to warm the model on; clips continue from its end")
+    p.add_argument("--prime-seconds", type=float, default=2.0, help="seconds of the prime's end to use (default 2)")
+    p.set_defaults(handler=run_generate)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from .checkpoint import load_model
+    from .generate import generate, write_clips
+
+    if args.n < 1 or args.batch < 1:
+        raise ValueError("-n and --batch must be at least 1")
+    torch.set_num_threads(args.threads)
+    model = load_model(args.checkpoint, args.device)
+    sr = model.cfg.sample_rate
+    prime = _load_prime(args.prime, args.prime_seconds, sr) if args.prime else None
+    total = int(round(args.seconds * sr)) * args.n
+    written = []
+    with tqdm(total=total / sr, unit="s", desc="generating", disable=None, bar_format="{desc} |{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]") as bar:
+        for b0 in range(0, args.n, args.batch):
+            count = min(args.batch, args.n - b0)
+            paths = [args.out / f"clip-{args.seed}-{i:03d}.{args.format}" for i in range(b0, b0 + count)]
+
+            with write_clips(paths, sr) as write:
+                def on_block(start, audio, write=write):
+                    write(start, audio)
+                    bar.update(audio.size / sr)
+
+                generate(model, n=count, seconds=args.seconds, temperature=args.temperature,
+                         seed=args.seed + b0, device=args.device, prime=prime, keep=False, on_block=on_block)
+            written += paths
+    print(f"wrote {len(written)} clips of {args.seconds:g} s to {args.out}")
+    return 0
+
+
+def _load_prime(path: Path, seconds: float, sr: int):
+    from .audio import decode, remove_dc, resample, to_mono
+
+    audio, file_sr = decode(path)
+    mono = remove_dc(to_mono(audio))
+    mono = resample(mono, file_sr, sr) if file_sr != sr else mono
+    return mono[-int(seconds * sr):]
