@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from .quantize import dequantize, quantize, zero_level
@@ -140,6 +139,8 @@ def write_clips(paths: Sequence[Path], sample_rate: int) -> Iterator[BlockCallba
     Files are written under a temporary name and renamed into place only when the block with
     exit without error; on error the partial files are removed.
     """
+    import soundfile as sf  # only here: generation itself needs no audio I/O library
+
     paths = [Path(p) for p in paths]
     tmps = [p.with_name(f".{p.name}.part") for p in paths]
     files = []
