@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from app.api import clips, files, health, jobs, projects, runs, sources
+from app.api import clips, files, health, jobs, projects, runs, sources, tracks
 
 
 def api_router() -> APIRouter:
     router = APIRouter()
-    for module in (projects, sources, runs, clips, files, jobs, health):
+    for module in (projects, sources, runs, clips, files, jobs, health, tracks):
         router.include_router(module.router)
     return router
