@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from .cli_options import MODEL_FLAGS, add_model_flags, changed_fields
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -30,14 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("what", choices=["generate", "train"], help="which throughput to measure")
     p.add_argument("--preset", choices=["paper", "tiny"], default=None,
                    help="start from a preset's shape (other options override it)")
-    p.add_argument("--cell", choices=["gru", "lstm"], help="RNN cell (default gru, or the preset's)")
-    p.add_argument("--dim", type=int, help="RNN and MLP width (default 256)")
-    p.add_argument("--layers", type=int, help="RNN layers per frame tier (default 2)")
-    p.add_argument("--frame-size", type=int, nargs="+", metavar="F",
-                   help="frame sizes bottom-up: 16 for 2 tiers, '16 4' for 3 (default 16)")
-    p.add_argument("--embed-size", type=int, help="sample embedding size (default 256)")
-    p.add_argument("--mlp-layers", type=int, help="hidden dim x dim layers of the MLP (default 2)")
-    p.add_argument("--q-levels", type=int, help="quantization levels (default 256)")
+    add_model_flags(p.add_argument_group(
+        "network shape (default: 2-tier GRU, dim 256, 2 layers, frame 16, embedding 256, 256 levels)"))
     p.add_argument("--batch", type=int, default=1, help="parallel streams (generate) or chunks per step (train)")
     p.add_argument("--samples", type=int, default=16000,
                    help="generate: samples per stream to time (default 16000 = 1 s at 16 kHz)")
@@ -57,12 +53,8 @@ def _config(args: argparse.Namespace):
     base = preset(args.preset).model if args.preset else SampleRNNConfig(
         dim=256, n_rnn=2, cell="gru", embed_size=256, mlp_layers=2
     )
-    changes = {
-        "cell": args.cell, "dim": args.dim, "n_rnn": args.layers, "embed_size": args.embed_size,
-        "mlp_layers": args.mlp_layers, "q_levels": args.q_levels,
-        "frame_sizes": tuple(args.frame_size) if args.frame_size else None,
-    }
-    return override(base, **{k: v for k, v in changes.items() if v is not None})
+    changes = changed_fields(args, MODEL_FLAGS)
+    return override(base, **changes)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,13 +6,10 @@ import argparse
 import logging
 from pathlib import Path
 
+from .cli_options import MODEL_FLAGS, add_model_flags, changed_fields
+
 log = logging.getLogger(__name__)
 
-MODEL_FLAGS = {  # flag dest -> SampleRNNConfig field
-    "cell": "cell", "dim": "dim", "layers": "n_rnn", "frame_sizes": "frame_sizes",
-    "embed_size": "embed_size", "mlp_layers": "mlp_layers", "q_levels": "q_levels",
-    "quantization": "quantization", "sample_rate": "sample_rate",
-}
 TRAIN_FLAGS = {
     "epochs": "epochs", "batch_size": "batch_size", "seq_len": "seq_len",
     "learning_rate": "learning_rate", "seed": "seed", "max_segments": "max_segments_per_chunk",
@@ -55,30 +52,8 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--learning-rate", type=float, help="Adam learning rate")
     g.add_argument("--seed", type=int, help="run seed: weight init and chunk order")
     g.add_argument("--max-segments", type=int, help="use at most this many segments of each chunk per epoch")
-    _model_flags(p.add_argument_group("model overrides (not with --resume)"))
+    add_model_flags(p.add_argument_group("model overrides (not with --resume)"))
     p.set_defaults(handler=run_train)
-
-
-def _model_flags(g: argparse._ArgumentGroup) -> None:
-    g.add_argument("--cell", choices=["gru", "lstm"], help="RNN cell")
-    g.add_argument("--dim", type=int, help="RNN and MLP width")
-    g.add_argument("--layers", type=int, help="RNN layers per frame tier")
-    g.add_argument("--frame-sizes", type=int, nargs="+", metavar="F",
-                   help="frame sizes bottom-up: 16 (2 tiers) or 16 4 (3 tiers)")
-    g.add_argument("--embed-size", type=int, help="sample embedding size of the MLP")
-    g.add_argument("--mlp-layers", type=int, help="hidden dim x dim layers of the MLP")
-    g.add_argument("--q-levels", type=int, help="quantization levels")
-    g.add_argument("--quantization", choices=["linear", "mulaw"], help="quantization curve")
-    g.add_argument("--sample-rate", type=int, choices=[16000, 32000], help="must match the dataset")
-
-
-def _changes(args: argparse.Namespace, flags: dict[str, str]) -> dict:
-    out = {}
-    for dest, name in flags.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            out[name] = tuple(value) if isinstance(value, list) else value
-    return out
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -91,7 +66,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    model_changes, train_changes = _changes(args, MODEL_FLAGS), _changes(args, TRAIN_FLAGS)
+    model_changes, train_changes = changed_fields(args, MODEL_FLAGS), changed_fields(args, TRAIN_FLAGS)
     if args.resume is not None:
         ckpt = load_checkpoint(args.resume)
         model_cfg = override(ckpt.model_config, **model_changes)
