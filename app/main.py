@@ -18,6 +18,7 @@ from app.db import make_engine, read_only_engine, session_factory
 from app.queue import CeleryQueue, TaskQueue
 from app.settings import Settings
 from app.storage import Storage
+from app.web import install as install_pages
 
 # Routes whose bodies are uploads: they get the large limit, every other body the small one.
 UPLOAD_PATHS = (rf"{API_PREFIX}/projects/[^/]+/sources", rf"{API_PREFIX}/projects/[^/]+/images")
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, queue: TaskQueue | None = None) -> FastAPI
     auth = [Depends(require_token)] if settings.api_token else []
     app.include_router(api_router(), prefix=API_PREFIX, dependencies=auth)
     app.include_router(health.router, include_in_schema=False)  # open /healthz for orchestrators
+    install_pages(app)  # the studio's HTML pages and /static (open like /healthz; see app/web)
     problems.install(app)
     app.add_middleware(
         RequestBodyLimit,

@@ -146,7 +146,7 @@ router.add_api_route(
 def mono_check(track_id: int, session: ReadSessionDep, storage: StorageDep) -> MonoCheckOut:
     """Does the current revision cancel when folded to mono? (worst 1 s window counts)."""
     job = tracks.render_job(session, storage, track_id)
-    result = tracks.mono_check(storage, job)
+    result = tracks.mono_check(job)
     return MonoCheckOut.model_validate({"revision": job.revision, **result})
 
 

@@ -40,6 +40,7 @@ from app.storage import Storage
 RENDER_RATE = 44_100  # the album's rate; previews and exports agree on it
 ANALYSIS_RATE = 16_000  # enough for onset envelopes, and cheap
 MAX_ITEMS = 2_000
+KEEP_RENDERS = 3  # cached renders kept per track
 
 
 @dataclass(frozen=True)
@@ -283,7 +284,17 @@ def rendered_file(storage: Storage, job: RenderJob) -> Path:
             storage.put(tmp, job.key)
         finally:
             tmp.unlink(missing_ok=True)
+        _prune_renders(dest, keep=KEEP_RENDERS)
     return dest
+
+
+def _prune_renders(newest: Path, *, keep: int) -> None:
+    """Drop all but the `keep` most recently made renders of a track: autosave makes many
+    revisions, and any of them renders again, identically, when asked for."""
+    renders = sorted(newest.parent.glob("render-r*.wav"), key=lambda p: p.stat().st_mtime_ns)
+    for old in renders[:-keep]:
+        if old != newest:
+            old.unlink(missing_ok=True)
 
 
 def _clip_files(
@@ -419,8 +430,10 @@ def _centred(item: EditItem) -> EditItem:
     return replace(item, pan=0.0)
 
 
-def mono_check(storage: Storage, job: RenderJob) -> dict[str, Any]:
-    """How much the render of the job's revision loses when folded to mono (a warning if it cancels)."""
-    path = rendered_file(storage, job)
-    audio, rate = sf.read(path, dtype="float32", always_2d=True)
-    return mono_sum_cancellation(audio[:, 0], audio[:, 1], sample_rate=rate)
+def mono_check(job: RenderJob) -> dict[str, Any]:
+    """How much the job's revision loses when folded to mono (a warning if the lanes cancel).
+
+    Rendered in memory at the analysis rate: nothing is written for a check.
+    """
+    audio = render_track(job.edl, _loader(job.clip_files), sample_rate=ANALYSIS_RATE)
+    return mono_sum_cancellation(audio[0], audio[1], sample_rate=ANALYSIS_RATE)

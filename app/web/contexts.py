@@ -1,0 +1,237 @@
+"""One context dataclass per page template (datasette's habit): what each template may use.
+
+Every field carries help text in its metadata (tests/web/test_pages.py checks that), so a template
+author can read here what a name means without reading the route. `PAGES` maps template → context.
+Rows shown inside pages are small dataclasses too; JSON handed to the page's script goes through
+`page_data` (a dict the template writes into a `<script type="application/json">` block).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.web.graphics import LineChart
+
+
+def doc(help_text: str, **kwargs: Any) -> Any:
+    """A dataclass field with help text."""
+    return field(metadata={"help": help_text}, **kwargs)
+
+
+@dataclass(frozen=True)
+class Crumb:
+    label: str = doc("link text")
+    url: str | None = doc("where it leads; None for the current page", default=None)
+
+
+@dataclass(frozen=True)
+class ProjectCard:
+    id: int = doc("project id")
+    name: str = doc("album name")
+    artist: str = doc("artist imitated")
+    description: str = doc("free text")
+    runs: int = doc("training runs")
+    clips: int = doc("generated clips")
+    tracks: int = doc("songs (edit lists)")
+    cover_url: str | None = doc("uploaded cover image, if any")
+
+
+@dataclass(frozen=True)
+class ProjectsContext:
+    """projects.html: every project, and a form to create one."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    projects: list[ProjectCard] = doc("newest first")
+    page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int = doc("run id")
+    status: str = doc("queued, running, succeeded, failed or cancelled")
+    preset: str = doc("tiny or paper")
+    epochs_done: int = doc("finished epochs")
+    epochs: int = doc("planned epochs")
+    clips: int = doc("clips generated so far")
+    created: str = doc("when it was created, ISO 8601")
+    job_id: int | None = doc("job driving it")
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    name: str = doc("uploaded file name")
+    format: str = doc("container/codec")
+    duration_s: float = doc("length in seconds")
+    sample_rate: int = doc("Hz")
+    channels: int = doc("channel count")
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    url: str = doc("image URL")
+    role: str = doc("cover or photo")
+    name: str = doc("uploaded file name")
+    size: str = doc("width × height")
+
+
+@dataclass(frozen=True)
+class TrackRow:
+    id: int = doc("track id")
+    name: str = doc("song name")
+    revision: int = doc("current revision")
+    items: int = doc("EDL items")
+    lanes: int = doc("lanes in use")
+    duration_s: float = doc("rendered length")
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    """project.html: uploads, titles, runs and songs of one project."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    project: ProjectCard = doc("the project")
+    sources: list[SourceRow] = doc("uploaded album audio")
+    titles: list[str] = doc("discography titles")
+    images: list[ImageRow] = doc("cover and band photos")
+    runs: list[RunRow] = doc("training runs, newest first")
+    tracks: list[TrackRow] = doc("songs")
+    presets: list[str] = doc("run presets offered")
+    page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EpochRow:
+    epoch: int = doc("epoch number")
+    step: int = doc("training step at the checkpoint")
+    train_nll: float | None = doc("training NLL, bits")
+    valid_nll: float | None = doc("validation NLL, bits")
+    clips: int = doc("clips generated at this epoch")
+    browse_url: str = doc("clip browser filtered to this epoch")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """run.html: live progress, the NLL curve and the epochs of one run."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    project: ProjectCard = doc("the run's project")
+    run: RunRow = doc("the run")
+    error: str | None = doc("why it failed")
+    progress: float = doc("0..1 from its job")
+    message: str = doc("the job's last message")
+    chart: LineChart = doc("NLL per epoch")
+    epochs: list[EpochRow] = doc("one row per checkpoint")
+    page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClipRow:
+    id: int = doc("clip id")
+    run_id: int = doc("run")
+    epoch: int = doc("epoch")
+    group: str = doc("run › epoch key; a header starts where it changes")
+    group_label: str = doc("header text for the group")
+    group_nll: str = doc("validation NLL of the group's checkpoint, formatted")
+    index: int = doc("index within the checkpoint")
+    duration_s: float = doc("seconds")
+    loudness_lufs: float | None = doc("integrated loudness")
+    peak_dbfs: float | None = doc("sample peak")
+    silence_ratio: float | None = doc("fraction of silent windows")
+    clipping: float | None = doc("fraction of clipped samples")
+    rating: int | None = doc("1..5 or None")
+    kept: bool | None = doc("True keep, False reject, None undecided")
+    tags: list[str] = doc("curator tags")
+    notes: str = doc("curator notes")
+    thumb: str | None = doc("SVG path of the waveform thumbnail (160 × 40 box)")
+    audio_url: str = doc("clip audio (Range)")
+    peaks_url: str | None = doc("peaks JSON")
+    editor_url: str = doc("clip editor page")
+    flags: list[str] = doc("warnings: clipping, near-silent, loud")
+
+    def as_json(self) -> dict[str, Any]:
+        """What the page scripts know about a clip."""
+        return {
+            "id": self.id, "epoch": self.epoch, "run_id": self.run_id,
+            "duration_s": self.duration_s, "loudness_lufs": self.loudness_lufs,
+            "rating": self.rating, "kept": self.kept, "tags": self.tags, "notes": self.notes,
+            "audio_url": self.audio_url, "peaks_url": self.peaks_url,
+            "editor_url": self.editor_url, "label": f"#{self.id} · epoch {self.epoch}",
+        }
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str = doc("form value")
+    label: str = doc("what the curator reads")
+
+
+@dataclass(frozen=True)
+class ClipsContext:
+    """clips.html: the clip browser (run › epoch groups, thumbnails, audition keys)."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    project: ProjectCard = doc("the project")
+    rows: list[ClipRow] = doc("the first page of clips")
+    next_url: str | None = doc("URL of the next page's rows (partial), None on the last page")
+    filters: dict[str, str] = doc("current filter values by name")
+    run_options: list[Option] = doc("runs to filter by")
+    epoch_options: list[Option] = doc("epochs to filter by")
+    sort_options: list[Option] = doc("sort orders")
+    kept_options: list[Option] = doc("keep filter values")
+    total: int = doc("clips matching the filters")
+    page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClipRowsContext:
+    """_clip_rows.html: one more page of rows for the browser's endless list."""
+
+    rows: list[ClipRow] = doc("clips of this page")
+    next_url: str | None = doc("URL of the page after, None on the last page")
+    previous_group: str = doc("group key of the row before this page (no repeated header)")
+
+
+@dataclass(frozen=True)
+class MarkerRow:
+    id: int = doc("marker id")
+    time_s: float = doc("seconds into the clip")
+    label: str = doc("curator's label")
+
+
+@dataclass(frozen=True)
+class ClipContext:
+    """clip.html: the clip editor (waveform, regions, markers, send to track)."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    project: ProjectCard = doc("the clip's project")
+    clip: ClipRow = doc("the clip")
+    sample_rate: int = doc("Hz")
+    markers: list[MarkerRow] = doc("labelled markers")
+    tracks: list[TrackRow] = doc("songs a section can be sent to")
+    prev_url: str | None = doc("previous clip in the catalog order")
+    next_url: str | None = doc("next clip in the catalog order")
+    page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrackContext:
+    """track.html: the song editor (arrangement, lanes, preview, render)."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    project: ProjectCard = doc("the track's project")
+    track: TrackRow = doc("the track")
+    kept_clips: list[ClipRow] = doc("kept or best-rated clips to add quickly")
+    page_data: dict[str, Any] = doc("JSON for the page script: track and its clips")
+
+
+PAGES: dict[str, type] = {
+    "projects.html": ProjectsContext,
+    "project.html": ProjectContext,
+    "run.html": RunContext,
+    "_run_live.html": RunContext,
+    "clips.html": ClipsContext,
+    "_clip_rows.html": ClipRowsContext,
+    "clip.html": ClipContext,
+    "track.html": TrackContext,
+}

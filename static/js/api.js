@@ -1,0 +1,24 @@
+// REST calls: JSON in and out; errors arrive as RFC 9457 problems.
+export class Problem extends Error {
+  constructor(status, body) {
+    super(body?.detail || body?.title || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+    this.errors = this.body.errors || [];
+  }
+}
+
+export async function api(method, url, body) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(url, init);
+  if (res.status === 204) return null;
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new Problem(res.status, data);
+  return data;
+}
+
+export const patchClip = (id, changes) => api("PATCH", `/api/v1/clips/${id}`, changes);
