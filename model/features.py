@@ -11,14 +11,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import pyloudnorm
-import soxr
+
+from .loudness import integrated_lufs, true_peak_dbtp
 
 SILENCE_WINDOW_S = 0.05
 SILENCE_DBFS = -50.0
 CLIP_LEVEL = 0.999
-TRUE_PEAK_OVERSAMPLE = 4
-LOUDNESS_MIN_S = 0.4  # one BS.1770 gating block; shorter audio has no integrated loudness
 
 
 @dataclass(frozen=True)
@@ -57,30 +55,17 @@ def measure(audio: np.ndarray, sample_rate: int) -> ClipFeatures:
     if n == 0:
         return ClipFeatures(None, None, None, None, 1.0, 0.0, 0.0, 0.0)
     peak = float(np.max(np.abs(x)))
+    channels_first = x.T if x.ndim == 2 else x
     return ClipFeatures(
-        loudness_lufs=integrated_loudness(x, sample_rate),
+        loudness_lufs=_finite(integrated_lufs(channels_first, sample_rate)),
         peak_dbfs=_db(peak),
-        true_peak_dbtp=_db(true_peak(x, sample_rate)),
+        true_peak_dbtp=_finite(true_peak_dbtp(channels_first, sample_rate)),
         rms_dbfs=_db(float(np.sqrt(np.mean(x**2)))),
         silence_ratio=silence_ratio(x, sample_rate),
         clipping=float(np.mean(np.abs(x) >= CLIP_LEVEL)),
         dc_offset=float(np.mean(x)),
         duration_s=n / sample_rate,
     )
-
-
-def integrated_loudness(x: np.ndarray, sample_rate: int) -> float | None:
-    """LUFS, or None for audio shorter than one gating block or entirely gated out (silence)."""
-    if x.shape[0] < LOUDNESS_MIN_S * sample_rate:
-        return None
-    value = float(pyloudnorm.Meter(sample_rate).integrated_loudness(x))
-    return value if math.isfinite(value) else None
-
-
-def true_peak(x: np.ndarray, sample_rate: int) -> float:
-    """Largest |sample| of the signal resampled at 4x (linear, not dB)."""
-    up = soxr.resample(x.astype(np.float32), sample_rate, sample_rate * TRUE_PEAK_OVERSAMPLE)
-    return float(max(np.max(np.abs(up)), np.max(np.abs(x))))
 
 
 def silence_ratio(x: np.ndarray, sample_rate: int) -> float:
@@ -93,6 +78,10 @@ def silence_ratio(x: np.ndarray, sample_rate: int) -> float:
     rms = np.sqrt(sums / counts)
     threshold = 10 ** (SILENCE_DBFS / 20)
     return float(np.mean(rms < threshold))
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def _db(linear: float) -> float | None:

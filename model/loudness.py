@@ -1,5 +1,7 @@
-"""Level measurements for mastering: BS.1770 integrated loudness and 4× oversampled true peak.
+"""Level measurements: BS.1770 integrated loudness and 4× oversampled true peak.
 
+One implementation for clip features (`model.features`) and album mastering (`app.audio.master`).
+numpy, pyloudnorm and soxr only (no torch), so the web app may import it.
 Audio here is channels-first float [C x n] (or mono [n]), full scale ±1.0.
 """
 

@@ -3,7 +3,7 @@
 The gain curve is built so that it is never above the gain each sample needs:
 
 1. ``need[n] = min(1, ceiling / tp[n])`` where ``tp`` is the per-sample 4× oversampled peak
-   (`app.audio.loudness.oversampled_peaks`);
+   (`model.loudness.oversampled_peaks`);
 2. ``m = sliding_min(need)`` over the window ``[n - (A - 1), n + (R - 1)]``;
 3. ``g = m`` smoothed by a box of ``A`` samples looking ahead followed by a box of ``R`` samples
    looking back. The combined kernel spans exactly the window of step 2, so every value it
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.audio.loudness import as_channels, oversampled_peaks
+from model.loudness import as_channels, oversampled_peaks
 
 ATTACK_S = 0.005  # look-ahead
 RELEASE_S = 0.06

@@ -28,7 +28,7 @@ import soundfile as sf
 import soxr
 
 from app.audio.limiter import LimiterReport, limit_true_peak
-from app.audio.loudness import TrackMeasurement, as_channels, integrated_lufs, measure
+from model.loudness import TrackMeasurement, as_channels, integrated_lufs, measure
 
 EXPORT_SAMPLE_RATE = 44100
 TARGET_LUFS = -14.0

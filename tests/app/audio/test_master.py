@@ -3,7 +3,7 @@ import pytest
 import soundfile as sf
 
 from app.audio.limiter import gain_curve, limit_true_peak, sliding_min
-from app.audio.loudness import integrated_lufs, oversampled_peaks, true_peak_dbtp
+from model.loudness import integrated_lufs, oversampled_peaks, true_peak_dbtp
 from app.audio.master import (
     TrackToCheck,
     check_tracks,

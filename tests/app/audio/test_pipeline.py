@@ -10,7 +10,7 @@ import soundfile as sf
 from PIL import Image
 
 from app.audio.edl import EditList
-from app.audio.loudness import integrated_lufs, true_peak_dbtp
+from model.loudness import integrated_lufs, true_peak_dbtp
 from app.audio.master import TrackToCheck, check_tracks, master_album, write_flac
 from app.audio.package import AlbumMeta, ReleaseTrack, build_release_zip
 from app.audio.render import render_track
