@@ -38,6 +38,20 @@ class Settings(BaseSettings):
     # Redis broker: how long an unacked message waits before redelivery. The worker uses the same
     # value in every place Celery reads it (RELIABILITY A1).
     visibility_timeout_s: int = Field(2 * 3600, gt=0)
+
+    # Workers (worker/): a running job renews its lease every `heartbeat_interval_s`; one whose
+    # heartbeat is older than `job_stale_after_s` is orphaned and the sweeper (every
+    # `sweep_interval_s`) requeues it. A queued job never published is published again after
+    # `republish_after_s`; a job claimed `max_attempts` times (its worker kept dying) fails.
+    heartbeat_interval_s: float = Field(1.0, gt=0)
+    job_stale_after_s: float = Field(60.0, gt=0)
+    sweep_interval_s: float = Field(15.0, gt=0)
+    republish_after_s: float = Field(600.0, gt=0)
+    max_attempts: int = Field(3, ge=1)
+    # CPU threads of a worker process; 0 = torch's default (one per core). Sampling is one step
+    # per sample, where extra threads only add synchronisation, so generation defaults to one.
+    train_threads: int = Field(0, ge=0)
+    generate_threads: int = Field(1, ge=0)
     sse_poll_s: float = Field(0.5, gt=0)  # how often /jobs/{id}/events looks at the job row
     sse_keepalive_s: float = Field(15.0, gt=0)
 
@@ -45,6 +59,11 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'albumbot.sqlite3'}"
+        if self.job_stale_after_s < 3 * self.heartbeat_interval_s:
+            raise ValueError(
+                f"job_stale_after_s ({self.job_stale_after_s}) must be at least 3 heartbeat "
+                f"intervals ({3 * self.heartbeat_interval_s}), or live jobs would look orphaned"
+            )
         return self
 
     @property

@@ -1,0 +1,101 @@
+"""Stacks for worker tests: a migrated catalog, a broker, a real worker process, an API client.
+
+`embedded`: SQLite + the filesystem broker in a fresh data dir (what `albumbot up` runs).
+`distributed`: PostgreSQL (a database of its own) + Redis (a DB number of its own, flushed at the
+end) on 127.0.0.1, skipped with the reason when either is not reachable.
+Each is module-scoped: the tests of a module share one worker, and create their own projects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.migrate import upgrade
+from app.settings import Settings
+from tests.worker.harness import WorkerProcess, subprocess_env
+
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+_LOCK = "albumbot-test-owner"
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    env: dict[str, str]  # ALBUMBOT_* for worker processes on this stack
+    client: TestClient
+    worker: WorkerProcess
+    data_dir: Path
+
+    def new_worker(self, name: str = "test@%h", **env: str) -> WorkerProcess:
+        log = self.data_dir / f"worker-{len(list(self.data_dir.glob('worker-*.log')))}.log"
+        return WorkerProcess({**self.env, **env}, log, name=name)
+
+
+def make_stack(data_dir: Path, **settings_values: str) -> tuple[Settings, dict[str, str]]:
+    settings = Settings(data_dir=data_dir, **settings_values)  # type: ignore[arg-type]
+    upgrade(settings)
+    env = {"ALBUMBOT_DATA_DIR": str(data_dir), "ALBUMBOT_DATABASE_URL": settings.database_url}
+    if settings.broker_url:
+        env["ALBUMBOT_BROKER_URL"] = settings.broker_url
+    return settings, subprocess_env(env)
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp("embedded")
+    settings, env = make_stack(data_dir)
+    worker = WorkerProcess(env, data_dir / "worker-main.log")
+    try:
+        worker.start()
+        with TestClient(create_app(settings)) as client:
+            yield Stack(settings, env, client, worker, data_dir)
+    finally:
+        worker.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_db() -> Iterator[int]:
+    """A Redis DB number nobody else uses now; flushed (only it) afterwards."""
+    import redis
+
+    taken = None
+    try:
+        for db in range(15, 0, -1):
+            r = redis.Redis(REDIS_HOST, REDIS_PORT, db=db, socket_connect_timeout=2)
+            if r.dbsize() == 0 and r.set(_LOCK, str(os.getpid()), nx=True):
+                taken = r
+                break
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {REDIS_HOST}:{REDIS_PORT}: {exc}")
+    if taken is None:
+        pytest.skip("no free Redis DB number (all of 1..15 hold keys)")
+    try:
+        yield int(taken.connection_pool.connection_kwargs["db"])
+    finally:
+        taken.flushdb()
+
+
+@pytest.fixture(scope="module")
+def distributed(
+    tmp_path_factory: pytest.TempPathFactory, redis_db: int, pg_database_factory: Callable[[], str]
+) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp("distributed")
+    settings, env = make_stack(
+        data_dir,
+        database_url=pg_database_factory(),
+        broker_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
+    )
+    worker = WorkerProcess(env, data_dir / "worker-main.log")
+    try:
+        worker.start()
+        with TestClient(create_app(settings)) as client:
+            yield Stack(settings, env, client, worker, data_dir)
+    finally:
+        worker.stop()

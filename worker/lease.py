@@ -1,0 +1,256 @@
+"""Running one job under its lease: claim, heartbeat, cooperative stop, and the end state.
+
+The Job row is the system of record. `execute` claims the job (attempt += 1, the fencing token),
+keeps the lease alive from a heartbeat thread while the runner works, and writes the outcome:
+succeeded, failed with a readable error, cancelled, or handed back to the queue on shutdown.
+Every write of a runner goes through `Lease.fenced()`, which first checks in the same
+transaction that this attempt still holds the lease, so a stale copy of a redelivered message
+(RELIABILITY A2) can never write a checkpoint, a clip or a status.
+
+The heartbeat runs on its own thread so that liveness does not depend on how long one training
+step, one block of generated audio or one decoded file takes. It also carries the cancel flag
+back to the runner: `should_stop()` is a memory read, cheap enough to poll before every step.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app import jobs
+from app.catalog import Job, Run
+from app.jobs import GaveUp, LeaseLost, LeaseNotAcquired
+from worker.errors import describe
+from worker.runtime import Runtime, dead_local_owner, owner_name
+from worker.sweeper import requeue
+
+logger = logging.getLogger(__name__)
+
+StopReason = Literal["cancel", "shutdown"]
+Runner = Callable[[Runtime, "Lease", dict[str, Any]], dict[str, Any]]
+
+
+class Stopped(Exception):
+    """The runner stopped between steps because the job was cancelled or the worker is shutting
+    down. What was made so far stays."""
+
+    def __init__(self, reason: StopReason) -> None:
+        super().__init__(reason)
+        self.reason: StopReason = reason
+
+
+class Lease:
+    """A claimed job: its attempt number, a heartbeat thread, and the stop signals."""
+
+    def __init__(self, rt: Runtime, job_id: int, attempt: int, *, run_id: int | None) -> None:
+        self.rt, self.job_id, self.attempt, self.run_id = rt, job_id, attempt, run_id
+        self.progress = 0.0
+        self.message = ""
+        self._cancel = threading.Event()
+        self._lost = threading.Event()
+        self._done = threading.Event()
+        self._last_ok = time.monotonic()
+        self._thread: threading.Thread | None = None
+
+    # -- what runners call ------------------------------------------------------------------
+
+    def report(self, *, progress: float | None = None, message: str | None = None) -> None:
+        """Progress in 0..1 and a one-line message; the next heartbeat writes them."""
+        if progress is not None:
+            self.progress = min(1.0, max(0.0, progress))
+        if message is not None:
+            self.message = message
+
+    def should_stop(self) -> bool:
+        """Poll between steps. True on cancel or shutdown; raises LeaseLost when another attempt
+        owns the job (stop at once and write nothing)."""
+        if self._lost.is_set():
+            raise LeaseLost(f"job {self.job_id}: attempt {self.attempt} lost its lease")
+        return self._cancel.is_set() or self.rt.shutdown.is_set()
+
+    def check(self) -> None:
+        """Raise Stopped when the runner should stop now."""
+        if self.should_stop():
+            raise Stopped(self.stop_reason)
+
+    @property
+    def stop_reason(self) -> StopReason:
+        return "cancel" if self._cancel.is_set() else "shutdown"
+
+    @contextmanager
+    def fenced(self) -> Iterator[Session]:
+        """A short transaction that commits only while this attempt holds the lease.
+
+        The fenced UPDATE of the job row comes first: on PostgreSQL it locks the row until the
+        commit, so a sweeper or a new attempt cannot take the job over halfway through.
+        """
+        with self.rt.session() as session:
+            jobs.fenced_update(session, self.job_id, self.attempt)
+            yield session
+
+    # -- heartbeat ----------------------------------------------------------------------------
+
+    def beat(self) -> None:
+        """Renew the lease once, writing progress and message; notes a cancel request."""
+        try:
+            with self.rt.session() as session:
+                if jobs.heartbeat(
+                    session, self.job_id, self.attempt, progress=self.progress, message=self.message
+                ):
+                    self._cancel.set()
+            self._last_ok = time.monotonic()
+        except LeaseLost:
+            logger.warning("job %d: attempt %d lost its lease", self.job_id, self.attempt)
+            self._lost.set()
+        except Exception:  # noqa: BLE001 - a DB outage: keep trying, give up before others take over
+            logger.exception("job %d: heartbeat failed", self.job_id)
+            # Stop before the lease can be considered stale elsewhere (RELIABILITY 41): two
+            # copies of one training run must never write at once.
+            if time.monotonic() - self._last_ok > self.rt.settings.job_stale_after_s / 2:
+                self._lost.set()
+
+    @contextmanager
+    def beating(self) -> Iterator[Lease]:
+        self._thread = threading.Thread(
+            target=self._loop, name=f"heartbeat-job-{self.job_id}", daemon=True
+        )
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._done.set()
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.rt.settings.heartbeat_interval_s):
+            self.beat()
+
+    # -- end states ---------------------------------------------------------------------------
+
+    def finish(self, result: dict[str, Any]) -> None:
+        with self.rt.session() as session:
+            self.mark_run(session, status="succeeded", error=None)
+            jobs.finish(session, self.job_id, self.attempt, result=result)
+
+    def fail(self, error: str) -> None:
+        with self.rt.session() as session:
+            self.mark_run(session, status="failed", error=error)
+            jobs.fail(session, self.job_id, self.attempt, error)
+
+    def cancel(self) -> None:
+        with self.rt.session() as session:
+            self.mark_run(session, status="cancelled", error=None)
+            jobs.cancel(session, self.job_id, self.attempt, message="cancelled; made so far: kept")
+
+    def release(self, *, message: str) -> None:
+        """Hand the job back to the queue (running -> queued) and publish it again."""
+        with self.rt.session() as session:
+            self.mark_run(session, status="queued", error=None)
+            jobs.release(session, self.job_id, self.attempt, message=message)
+            job = session.get(Job, self.job_id)
+            assert job is not None
+            task, queue = job.task, job.queue
+        self.rt.publish(task, self.job_id, queue)
+        with self.rt.session() as session:
+            jobs.mark_enqueued(session, self.job_id)
+
+    def mark_run(self, session: Session, *, status: str, error: str | None) -> None:
+        # The run row mirrors its driving job; both change in one transaction, and only if this
+        # attempt still holds the lease (the job update that follows is fenced and rolls back).
+        if self.run_id is not None:
+            session.execute(
+                update(Run)
+                .where(Run.id == self.run_id, Run.job_id == self.job_id)
+                .values(status=status, error=error, attempt=self.attempt)
+            )
+
+
+def execute(rt: Runtime, node: str, job_id: int, runner: Runner) -> dict[str, Any] | None:
+    """Claim job `job_id`, run `runner(rt, lease, payload)` under its lease, record the outcome.
+
+    Returns the job's result, or None when there was nothing to do: the job does not exist (a
+    message without its row, RELIABILITY A8), is finished or cancelled, is held by a live lease
+    (a duplicate delivery), or used up its attempts (a poison task, now failed). Exceptions of
+    the runner are recorded as the job's readable `error` and re-raised.
+    """
+    claimed = _claim(rt, node, job_id)
+    if claimed is None:
+        return None
+    attempt, payload, run_id = claimed
+    lease = Lease(rt, job_id, attempt, run_id=run_id)
+    rt.busy = True
+    try:
+        with lease.beating():
+            try:
+                with lease.fenced() as session:
+                    lease.mark_run(session, status="running", error=None)
+                result = runner(rt, lease, payload)
+            except LeaseLost as exc:
+                logger.warning("job %d attempt %d stops without writing: %s", job_id, attempt, exc)
+                return None
+            except Stopped as stop:
+                if stop.reason == "cancel":
+                    lease.cancel()
+                    logger.info("job %d cancelled", job_id)
+                else:
+                    lease.release(message="worker shut down; continues on the next worker")
+                    logger.info("job %d handed back to the queue (shutdown)", job_id)
+                return None
+            except Exception as exc:
+                error = describe(exc)
+                logger.error("job %d failed: %s", job_id, error)
+                try:
+                    lease.fail(error)
+                except LeaseLost:
+                    pass
+                raise
+        lease.finish(result)
+        return result
+    except LeaseLost:
+        logger.warning("job %d attempt %d lost its lease before finishing", job_id, attempt)
+        return None
+    finally:
+        rt.busy = False
+
+
+def _claim(rt: Runtime, node: str, job_id: int) -> tuple[int, dict[str, Any], int | None] | None:
+    settings = rt.settings
+    with rt.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            logger.warning("job %d does not exist; message dropped", job_id)
+            return None
+        if job.status == "running" and dead_local_owner(job.lease_owner, node):
+            # Our own pool child (or our previous incarnation) died holding it: take it back now
+            # instead of after the heartbeat timeout. Fenced on the dead owner and its attempt.
+            requeue(session, job.id, job.attempt, owner=job.lease_owner, reason="worker died")
+        payload = dict(job.payload)
+        run_id = payload.get("run_id") if job.kind == "run" else None
+        try:
+            attempt = jobs.claim(
+                session,
+                job_id,
+                owner_name(node),
+                stale_after_s=settings.job_stale_after_s,
+                max_attempts=settings.max_attempts,
+            )
+        except GaveUp as exc:
+            logger.error("job %d: %s", job_id, exc)
+            if run_id is not None:
+                session.execute(
+                    update(Run)
+                    .where(Run.id == run_id, Run.job_id == job_id)
+                    .values(status="failed", error=session.scalar(select(Job.error).where(Job.id == job_id)))
+                )
+            return None
+        except LeaseNotAcquired as exc:
+            logger.info("job %d not claimed: %s", job_id, exc)
+            return None
+    return attempt, payload, run_id

@@ -1,0 +1,111 @@
+"""What one worker process owns: settings, its catalog engine and sessions, media storage, and
+how to publish a job's message.
+
+Built once per process. A prefork pool child must not use the pooled connections it inherited
+from its parent (SQLAlchemy "Using Connection Pools with Multiprocessing or os.fork()"): the
+`worker_process_init` hook in worker/celery_app.py disposes the inherited engine with
+`close=False` (leaving the parent's sockets alone) and builds a fresh Runtime for the child.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import make_engine, read_only_engine, session_factory, session_scope
+from app.settings import Settings
+from app.storage import Storage
+
+Publish = Callable[[str, int, str], None]  # (task name, job id, queue)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+    storage: Storage
+    publish: Publish
+    # Set when this process is asked to shut down: a running job stops between steps and hands
+    # itself back to the queue (see worker/lease.py).
+    shutdown: threading.Event = field(default_factory=threading.Event)
+    busy: bool = False  # a job is running in this process right now
+
+    @classmethod
+    def create(cls, settings: Settings, publish: Publish) -> Runtime:
+        engine = make_engine(settings)
+        storage = Storage(settings.media_dir)
+        storage.ensure()
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            read_sessions=session_factory(read_only_engine(engine)),
+            storage=storage,
+            publish=publish,
+        )
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One short write unit of work (commit on success). Never hold it across slow work."""
+        with session_scope(self.sessions) as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session that only reads (no write lock on SQLite)."""
+        with self.read_sessions() as session:
+            yield session
+
+    def forget_inherited_connections(self) -> None:
+        """In a forked child: drop the parent's pooled connections without closing them."""
+        self.engine.dispose(close=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def owner_name(node: str, pid: int | None = None) -> str:
+    """The lease owner written on a job: the Celery node name and the process id."""
+    return f"{node}/{pid if pid is not None else os.getpid()}"
+
+
+def dead_local_owner(owner: str | None, node: str) -> bool:
+    """True when `owner` is a process of this very node (same Celery node name, so the same
+    host and pid namespace) and that process no longer exists.
+
+    Such a lease is known dead at once, without waiting for its heartbeat to go stale: a pool
+    child killed by the OOM killer, or a whole worker that was SIGKILLed and restarted under
+    the same node name. Celery node names are unique within a cluster (it warns otherwise).
+    """
+    if not owner or "/" not in owner:
+        return False
+    owner_node, _, pid_text = owner.rpartition("/")
+    if owner_node != node or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    # A killed pool child stays a zombie until the pool reaps it; it holds no lease any more.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return False
