@@ -43,10 +43,10 @@ const ws = WaveSurfer.create({
   peaks: peaks ? peaks.peaks : [new Float32Array(Math.ceil(clip.duration_s * 100))],
   duration: peaks ? peaks.duration : clip.duration_s,
   normalize: true,
-  dragToSeek: true,
+  dragToSeek: false, // a drag selects a section (regions); a click seeks
   plugins: [
     regions,
-    TimelinePlugin.create({ height: 18, style: { color: "#8d94a5", fontSize: "11px" } }),
+    TimelinePlugin.create({ height: 20, timeInterval: 0.25, primaryLabelInterval: 1, style: { color: "#8d94a5", fontSize: "11px" } }),
     MinimapPlugin.create({ container: "#minimap", height: 36, waveColor: "#3b4559", progressColor: "#2c7a74", overlayColor: "rgba(79,209,197,.15)" }),
     ZoomPlugin.create({ scale: 0.25, maxZoom: 4000 }),
   ],
@@ -181,7 +181,7 @@ async function send() {
   try {
     let track;
     if (target === "new") {
-      const name = `Song ${new Date().toLocaleString()}`;
+      const name = `Song from clip #${clip.id}`;
       track = await api("POST", `/api/v1/projects/${data.project_id}/tracks`, { name, edl: { items: [item] } });
       const opt = new Option(track.name, track.id, true, true);
       $("track-select").insertBefore(opt, $("track-select").lastElementChild);
