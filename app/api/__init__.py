@@ -2,11 +2,25 @@
 
 from fastapi import APIRouter
 
-from app.api import clips, files, health, jobs, projects, runs, sources, tracks
+from app.api import (
+    albums,
+    clips,
+    covers,
+    exports,
+    files,
+    health,
+    jobs,
+    projects,
+    runs,
+    sources,
+    titles,
+    tracks,
+)
 
 
 def api_router() -> APIRouter:
     router = APIRouter()
-    for module in (projects, sources, runs, clips, files, jobs, health, tracks):
+    for module in (projects, sources, runs, clips, files, jobs, health, tracks,
+                   titles, covers, albums, exports):
         router.include_router(module.router)
     return router

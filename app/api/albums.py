@@ -1,0 +1,132 @@
+"""/albums: albums of a project, the pre-export check and "play transition"."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+
+from app.api.covers import cover_image_url
+from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep
+from app.api.urls import API_PREFIX, job_url
+from app.catalog import Album, Cover
+from app.media import file_response
+from app.schemas.albums import AlbumCheckOut, AlbumIn, AlbumOut, AlbumTrackOut, AutoAlbumIn
+from app.schemas.common import Page
+from app.schemas.jobs import JobOut
+from app.services import albums
+from app.services import auto_album as auto_album_service
+
+router = APIRouter(tags=["albums"])
+PROBLEM = {"content": {"application/problem+json": {}}}
+
+
+def album_url(album_id: int) -> str:
+    return f"{API_PREFIX}/albums/{album_id}"
+
+
+def album_out(session: Session, album: Album) -> AlbumOut:
+    slots, total = albums.slots(session, album)
+    cover = session.get(Cover, album.cover_id) if album.cover_id is not None else None
+    return AlbumOut.model_validate(
+        {
+            "id": album.id, "project_id": album.project_id, "title": album.title,
+            "artist": album.artist, "cover_id": album.cover_id,
+            "cover_url": cover_image_url(cover) if cover is not None else None,
+            "tracks": [AlbumTrackOut.model_validate(s, from_attributes=True) for s in slots],
+            "duration_s": total, "created_at": album.created_at, "updated_at": album.updated_at,
+        }
+    )
+
+
+@router.post(
+    "/projects/{project_id}/albums", status_code=201, response_model=AlbumOut,
+    responses={422: PROBLEM},
+)
+def create_album(
+    project_id: int, body: AlbumIn, session: SessionDep, response: Response
+) -> AlbumOut:
+    album = albums.create_album(session, project_id, body)
+    response.headers["Location"] = album_url(album.id)
+    return album_out(session, album)
+
+
+@router.get("/projects/{project_id}/albums", response_model=Page[AlbumOut])
+def list_albums(project_id: int, session: ReadSessionDep) -> Page[AlbumOut]:
+    return Page(data=[album_out(session, a) for a in albums.list_albums(session, project_id)])
+
+
+@router.get("/albums/{album_id}", response_model=AlbumOut)
+def get_album(album_id: int, session: ReadSessionDep) -> AlbumOut:
+    return album_out(session, albums.get_album(session, album_id))
+
+
+@router.put("/albums/{album_id}", response_model=AlbumOut, responses={422: PROBLEM})
+def put_album(album_id: int, body: AlbumIn, session: SessionDep) -> AlbumOut:
+    """Replace the album: title, artist, cover and the whole ordered track list."""
+    return album_out(session, albums.replace_album(session, album_id, body))
+
+
+@router.delete("/albums/{album_id}", status_code=204)
+def delete_album(album_id: int, session: SessionDep, storage: StorageDep) -> Response:
+    albums.delete_album(session, storage, album_id)
+    return Response(status_code=204)
+
+
+@router.get("/albums/{album_id}/check", response_model=AlbumCheckOut)
+def check_album(album_id: int, session: ReadSessionDep, storage: StorageDep) -> AlbumCheckOut:
+    """Render every track and list what would get the album refused: tracks under 30 s, over
+    10 s of silence at either end, clipping, missing titles, no cover. Empty list: ready."""
+    problems = albums.check_album(session, storage, album_id)
+    return AlbumCheckOut(ok=not problems, problems=problems)
+
+
+def transition_audio(
+    album_id: int, n: int, request: Request, session: ReadSessionDep, storage: StorageDep
+) -> Response:
+    """The last 10 s of track `n` (1-based) into the first 10 s of track n+1, with the gap or
+    crossfade between them, as 16-bit 44.1 kHz stereo WAV. Range and HEAD work."""
+    path = albums.transition_file(session, storage, album_id, n)
+    return file_response(request, path, "audio/wav")
+
+
+AUDIO_RESPONSES = {
+    200: {"content": {"audio/wav": {}}, "description": "the rendered transition"},
+    206: {"description": "the requested byte range"},
+    404: {**PROBLEM, "description": "no such album, or n is not between 1 and tracks − 1"},
+    409: {**PROBLEM, "description": "a track is empty or a clip's audio is missing"},
+}
+router.add_api_route(
+    "/albums/{album_id}/transition/{n}/audio", transition_audio, methods=["GET"],
+    response_class=Response, responses=AUDIO_RESPONSES, name="album_transition_audio",
+)
+router.add_api_route(
+    "/albums/{album_id}/transition/{n}/audio", transition_audio, methods=["HEAD"],
+    response_class=Response, include_in_schema=False, name="album_transition_audio_head",
+)
+
+
+@router.post(
+    "/projects/{project_id}/albums/auto",
+    status_code=202,
+    response_model=JobOut,
+    responses={
+        202: {"description": "queued; the job's result links the album and the export"},
+        409: {**PROBLEM, "description": "no trained epochs, or too few clips for the request"},
+    },
+)
+def auto_album(
+    project_id: int,
+    session: SessionDep,
+    queue: QueueDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    body: AutoAlbumIn | None = None,
+) -> JobOut:
+    """No curation at all: random clips (or fresh generations, or one excerpt per epoch),
+    random titles and a generated cover, exported like a curated album. Reproducible from
+    `seed` (returned in the job's payload when left out)."""
+    job = auto_album_service.request_auto_album(
+        session, queue, project_id, body or AutoAlbumIn(), idempotency_key=idempotency_key
+    )
+    response.headers["Location"] = job_url(job.id)
+    return JobOut.model_validate(job)

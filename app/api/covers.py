@@ -1,0 +1,103 @@
+"""Generated album covers: make them (a cpu job), the gallery, the image, pick and crop."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep
+from app.api.urls import API_PREFIX, job_url
+from app.catalog import Cover
+from app.media import file_response
+from app.schemas.common import Page
+from app.schemas.covers import CoverOut, CoverPatch, CoversGenerateIn
+from app.schemas.jobs import JobOut
+from app.services import covers
+
+router = APIRouter(tags=["covers"])
+PROBLEM = {"content": {"application/problem+json": {}}}
+
+
+def cover_image_url(cover: Cover) -> str:
+    # The stored key changes with every crop, so the URL does too and caches never go stale.
+    return f"{API_PREFIX}/covers/{cover.id}/image?v={cover.path.rsplit('/', 1)[-1][:-4]}"
+
+
+def cover_out(cover: Cover) -> CoverOut:
+    return CoverOut.model_validate(
+        {
+            "id": cover.id, "project_id": cover.project_id, "job_id": cover.job_id,
+            "method": cover.method, "picked": cover.picked, "image_url": cover_image_url(cover),
+            "created_at": cover.created_at, "updated_at": cover.updated_at,
+            **covers.cover_out_values(cover),
+        }
+    )
+
+
+@router.post(
+    "/projects/{project_id}/covers/generate",
+    status_code=202,
+    response_model=JobOut,
+    responses={
+        202: {"description": "queued; Location points at the job"},
+        409: {**PROBLEM, "description": "no album cover (or band photos) uploaded"},
+    },
+)
+def generate_covers(
+    project_id: int,
+    body: CoversGenerateIn,
+    session: SessionDep,
+    queue: QueueDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> JobOut:
+    """Make `n` covers from the project's album cover (and band photos) on a cpu worker."""
+    job = covers.request_covers(session, queue, project_id, body, idempotency_key=idempotency_key)
+    response.headers["Location"] = job_url(job.id)
+    return JobOut.model_validate(job)
+
+
+@router.get("/projects/{project_id}/covers", response_model=Page[CoverOut])
+def list_covers(project_id: int, session: ReadSessionDep) -> Page[CoverOut]:
+    return Page(data=[cover_out(c) for c in covers.list_covers(session, project_id)])
+
+
+@router.get("/covers/{cover_id}", response_model=CoverOut)
+def get_cover(cover_id: int, session: ReadSessionDep) -> CoverOut:
+    return cover_out(covers.get_cover(session, cover_id))
+
+
+@router.patch("/covers/{cover_id}", response_model=CoverOut, responses={422: PROBLEM})
+def patch_cover(
+    cover_id: int, body: CoverPatch, session: SessionDep, storage: StorageDep
+) -> CoverOut:
+    """Pick it, and/or crop it square (from the generated original, resized to its size)."""
+    cover = covers.update_cover(
+        session, storage, cover_id, picked=body.picked, crop=body.crop,
+        set_crop="crop" in body.model_fields_set,
+    )
+    return cover_out(cover)
+
+
+@router.delete("/covers/{cover_id}", status_code=204)
+def delete_cover(cover_id: int, session: SessionDep, storage: StorageDep) -> Response:
+    covers.delete_cover(session, storage, cover_id)
+    return Response(status_code=204)
+
+
+def cover_image(
+    cover_id: int, request: Request, session: ReadSessionDep, storage: StorageDep
+) -> Response:
+    """The cover as a JPEG (nosniff, sandboxed)."""
+    cover = covers.get_cover(session, cover_id)
+    return file_response(request, covers.cover_file(storage, cover), "image/jpeg", ranges=False)
+
+
+IMAGE_RESPONSES = {200: {"content": {"image/jpeg": {}}, "description": "the cover"}}
+router.add_api_route(
+    "/covers/{cover_id}/image", cover_image, methods=["GET"], response_class=Response,
+    responses=IMAGE_RESPONSES, name="cover_image",
+)
+router.add_api_route(
+    "/covers/{cover_id}/image", cover_image, methods=["HEAD"], response_class=Response,
+    include_in_schema=False, name="cover_image_head",
+)

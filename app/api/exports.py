@@ -1,0 +1,96 @@
+"""/exports: release zips of an album (a cpu job), their state and the download."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+
+from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep
+from app.api.urls import API_PREFIX, job_url
+from app.catalog import Export
+from app.media import file_response
+from app.schemas.common import Page
+from app.schemas.exports import ExportIn, ExportOut
+from app.services import exports
+
+router = APIRouter(tags=["exports"])
+PROBLEM = {"content": {"application/problem+json": {}}}
+
+
+def export_out(session: Session, export: Export) -> ExportOut:
+    state = exports.export_state(session, export)
+    return ExportOut.model_validate(
+        {
+            "id": export.id, "album_id": export.album_id, "job_id": export.job_id,
+            "formats": export.formats, "size_bytes": export.size_bytes,
+            "filename": exports.download_name(export, session),
+            "download_url": f"{API_PREFIX}/exports/{export.id}/download" if export.path else None,
+            "created_at": export.created_at, "updated_at": export.updated_at, **state,
+        }
+    )
+
+
+@router.post(
+    "/albums/{album_id}/exports",
+    status_code=202,
+    response_model=ExportOut,
+    responses={
+        202: {"description": "queued; Location points at the job"},
+        409: {**PROBLEM, "description": "the album has no tracks"},
+    },
+)
+def create_export(
+    album_id: int,
+    session: SessionDep,
+    queue: QueueDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    body: ExportIn | None = None,
+) -> ExportOut:
+    """Render, master (−14 LUFS album mode, ≤ −1 dBTP) and package the album as it is now,
+    on a cpu worker. Exporting an unchanged album again gives the same audio."""
+    formats = (body or ExportIn()).formats
+    export = exports.request_export(
+        session, queue, album_id, formats, idempotency_key=idempotency_key
+    )
+    if export.job_id is not None:
+        response.headers["Location"] = job_url(export.job_id)
+    return export_out(session, export)
+
+
+@router.get("/albums/{album_id}/exports", response_model=Page[ExportOut])
+def list_exports(album_id: int, session: ReadSessionDep) -> Page[ExportOut]:
+    return Page(data=[export_out(session, e) for e in exports.list_exports(session, album_id)])
+
+
+@router.get("/exports/{export_id}", response_model=ExportOut)
+def get_export(export_id: int, session: ReadSessionDep) -> ExportOut:
+    return export_out(session, exports.get_export(session, export_id))
+
+
+def download(
+    export_id: int, request: Request, session: ReadSessionDep, storage: StorageDep
+) -> Response:
+    """The release zip as an attachment (`filename*` carries the exact UTF-8 name); Range and
+    HEAD work, so an interrupted download can resume. 409 until the export has finished."""
+    export = exports.get_export(session, export_id)
+    name = exports.download_name(export, session)
+    path = exports.export_file(storage, export)
+    response = file_response(request, path, "application/zip")
+    response.headers["Content-Disposition"] = exports.content_disposition(name)
+    return response
+
+
+DOWNLOAD_RESPONSES = {
+    200: {"content": {"application/zip": {}}, "description": "the release zip"},
+    206: {"description": "the requested byte range"},
+    409: {**PROBLEM, "description": "the export has not finished"},
+}
+router.add_api_route(
+    "/exports/{export_id}/download", download, methods=["GET"], response_class=Response,
+    responses=DOWNLOAD_RESPONSES, name="export_download",
+)
+router.add_api_route(
+    "/exports/{export_id}/download", download, methods=["HEAD"], response_class=Response,
+    include_in_schema=False, name="export_download_head",
+)

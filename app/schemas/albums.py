@@ -1,0 +1,113 @@
+"""Albums: title, artist, cover and an ordered track list with the join after each track."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.schemas.common import Out
+
+MAX_GAP_MS = 10_000  # distributors refuse more than 10 s of silence at a track's end
+MAX_CROSSFADE_MS = 20_000
+DEFAULT_GAP_MS = 2_000  # the CD pregap
+
+
+class AlbumTrackIn(BaseModel):
+    """One slot of the track list. The join (`gap_ms` of silence, or a `crossfade_ms` overlap
+    into the next track) applies after this track; the last track's join is ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    track_id: int
+    title: str = Field("", max_length=500)
+    gap_ms: int | None = Field(None, ge=0, le=MAX_GAP_MS, description=f"default {DEFAULT_GAP_MS}")
+    crossfade_ms: int | None = Field(None, ge=1, le=MAX_CROSSFADE_MS)
+
+    @model_validator(mode="after")
+    def _one_join(self) -> AlbumTrackIn:
+        if self.gap_ms is not None and self.crossfade_ms is not None:
+            raise ValueError("give gap_ms or crossfade_ms, not both")
+        return self
+
+
+class AlbumIn(BaseModel):
+    """Body of `POST /projects/{id}/albums` and `PUT /albums/{id}` (the whole album)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+    artist: str = Field(min_length=1, max_length=300, description="the band's new name")
+    cover_id: int | None = None
+    tracks: list[AlbumTrackIn] = Field(default_factory=list, max_length=99)
+
+
+class AlbumTrackOut(BaseModel):
+    number: int = Field(description="1-based position on the album")
+    track_id: int
+    track_name: str
+    revision: int
+    title: str
+    gap_ms: int | None
+    crossfade_ms: int | None
+    duration_s: float
+    start_s: float = Field(description="where the track starts on the album timeline")
+
+
+class AlbumOut(Out):
+    id: int
+    project_id: int
+    title: str
+    artist: str
+    cover_id: int | None
+    cover_url: str | None
+    tracks: list[AlbumTrackOut]
+    duration_s: float = Field(description="total length with gaps and crossfades")
+    created_at: datetime
+    updated_at: datetime
+
+
+class AlbumCheckOut(BaseModel):
+    ok: bool
+    problems: list[str] = Field(description="readable reasons a distributor would refuse it")
+
+
+class AutoAlbumIn(BaseModel):
+    """Body of `POST /projects/{id}/albums/auto`: the paper's fully automated album.
+
+    mode `clips`: `tracks` random clips of the chosen epoch(s), each a track (an excerpt of
+    `seconds` when the clip is longer). `generate`: `tracks` fresh clips of `seconds` from the
+    chosen epoch's checkpoint ("Calculating Calculating Infinity"). `epochs`: one random
+    `seconds` excerpt (default 30) of a clip of every epoch, in training order ("Deep The
+    Beatles"; `tracks` is not used). Same seed and catalog → same clips, excerpts and titles.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["clips", "generate", "epochs"] = "clips"
+    tracks: int = Field(8, ge=1, le=30)
+    seconds: float | None = Field(
+        None, ge=1, le=1800,
+        description="track length; default: whole clips (clips), 240 (generate), 30 (epochs)",
+    )
+    epoch: Literal["last", "all"] | int | None = Field(
+        None, description="last | all | an epoch number; default: all for epochs, else last"
+    )
+    run_id: int | None = Field(None, description="default: the project's latest run with epochs")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="default: a random seed")
+    temperature: float = Field(1.0, gt=0, le=10, description="generate mode only")
+    title: str | None = Field(None, min_length=1, max_length=300, description="default: generated")
+    artist: str = Field("albumbot", min_length=1, max_length=300)
+    gap_ms: int = Field(DEFAULT_GAP_MS, ge=0, le=MAX_GAP_MS)
+    formats: list[Literal["flac", "mp3", "wav"]] = Field(default_factory=lambda: ["flac"])
+
+    @model_validator(mode="after")
+    def _epoch_fits_mode(self) -> AutoAlbumIn:
+        if isinstance(self.epoch, int) and self.epoch < 1:
+            raise ValueError("epoch numbers start at 1")
+        if self.mode == "epochs" and self.epoch not in (None, "all"):
+            raise ValueError("mode epochs takes one excerpt of every epoch; leave epoch out")
+        if self.mode == "generate" and self.epoch == "all":
+            raise ValueError("mode generate needs one checkpoint: epoch last or a number")
+        return self

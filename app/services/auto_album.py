@@ -1,0 +1,256 @@
+"""The no-curation album (the paper's fully automated method): random clips, random titles, a
+generated cover, exported through the same pipeline as a curated album.
+
+At submit time the request is turned into a plan from a seeded `random.Random`: which clips
+(and which excerpt of each) become tracks, or, in mode `generate`, which checkpoint makes fresh
+clips. The plan rides in the job's payload, so a redelivered job builds the very same album, and
+the same seed over the same catalog picks the same clips. The worker then draws titles and a
+cover with seeds derived from the same seed, and `materialize` writes every row in one
+transaction that also records the export in the job's payload (so a retry finds the album
+already made and only exports again).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import jobs
+from app.audio.edl import EditItem, EditList
+from app.catalog import Album, AlbumTrack, Checkpoint, Clip, Job, Run, Track
+from app.queue import TaskQueue
+from app.schemas.albums import AutoAlbumIn
+from app.services import covers, exports, titles
+from app.services.errors import Conflict, NotFound
+from app.services.jobs import scoped_key, submit
+from app.services.projects import get_project
+
+AUTO_TASK, CPU_QUEUE, GPU_QUEUE = "auto-album", "cpu", "gpu"
+DEFAULT_SECONDS = {"clips": None, "generate": 240.0, "epochs": 30.0}
+EXCERPT_FADE_IN_S, EXCERPT_FADE_OUT_S = 0.05, 1.0  # on edges cut out of a longer clip
+COVER_BACKEND, COVER_SIZE = "mosaic", 1400  # the fastest backend: no network, no weights
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One track of the plan: a section of one clip (seconds inside the clip)."""
+
+    clip_id: int
+    epoch: int
+    start_s: float
+    end_s: float
+    duration_s: float  # of the whole clip
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clip_id": self.clip_id, "epoch": self.epoch, "start_s": self.start_s,
+                "end_s": self.end_s, "duration_s": self.duration_s}
+
+
+def request_auto_album(
+    session: Session,
+    queue: TaskQueue,
+    project_id: int,
+    request: AutoAlbumIn,
+    *,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Plan the album, queue `auto-album(job_id)` (gpu for mode generate, else cpu)."""
+    get_project(session, project_id)
+    key = scoped_key(f"auto:{project_id}", idempotency_key)
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    seconds = request.seconds if request.seconds is not None else DEFAULT_SECONDS[request.mode]
+    epoch = request.epoch if request.epoch is not None else (
+        "all" if request.mode == "epochs" else "last"
+    )
+    run = _run(session, project_id, request.run_id)
+    rng = random.Random(seed)
+    payload: dict[str, Any] = {
+        "project_id": project_id, "mode": request.mode, "seed": seed, "run_id": run.id,
+        "epoch": epoch, "seconds": seconds, "tracks": request.tracks,
+        "title": request.title, "artist": request.artist, "gap_s": request.gap_ms / 1000.0,
+        "formats": ["flac", *sorted(set(request.formats) - {"flac"})],
+    }
+    if request.mode == "generate":
+        checkpoint = _checkpoint(session, run, epoch)
+        payload["generate"] = {
+            "checkpoint_id": checkpoint.id, "epoch": checkpoint.epoch, "n": request.tracks,
+            "seconds": seconds, "temperature": request.temperature, "seed": seed,
+        }
+    elif request.mode == "epochs":
+        payload["pieces"] = [p.to_json() for p in pick_per_epoch(session, run, seconds, rng)]
+    else:
+        payload["pieces"] = [
+            p.to_json() for p in pick_clips(session, run, epoch, request.tracks, seconds, rng)
+        ]
+    queue_name = GPU_QUEUE if request.mode == "generate" else CPU_QUEUE
+
+    def create(s: Session) -> Job:
+        return jobs.create_job(
+            s, kind="auto-album", task=AUTO_TASK, queue=queue_name, payload=payload,
+            project_id=project_id, idempotency_key=key,
+        )
+
+    job, _ = submit(session, queue, key, create)
+    return job
+
+
+def _run(session: Session, project_id: int, run_id: int | None) -> Run:
+    if run_id is not None:
+        run = session.get(Run, run_id)
+        if run is None or run.project_id != project_id:
+            raise NotFound("run of this project", run_id)
+        return run
+    run = session.scalars(
+        select(Run)
+        .where(Run.project_id == project_id, Run.checkpoints.any())
+        .order_by(Run.id.desc())
+        .limit(1)
+    ).first()
+    if run is None:
+        raise Conflict("the project has no trained epochs yet: start a run first")
+    return run
+
+
+def _checkpoint(session: Session, run: Run, epoch: str | int) -> Checkpoint:
+    query = select(Checkpoint).where(Checkpoint.run_id == run.id)
+    if epoch == "last":
+        query = query.order_by(Checkpoint.epoch.desc()).limit(1)
+    else:
+        query = query.where(Checkpoint.epoch == epoch)
+    checkpoint = session.scalars(query).first()
+    if checkpoint is None:
+        raise Conflict(f"run {run.id} has no checkpoint for epoch {epoch}")
+    return checkpoint
+
+
+def pick_clips(
+    session: Session,
+    run: Run,
+    epoch: str | int,
+    n: int,
+    seconds: float | None,
+    rng: random.Random,
+) -> list[Piece]:
+    """`n` different clips of the run's chosen epoch(s), drawn with `rng`; an excerpt of
+    `seconds` (random start) of clips longer than that."""
+    query = select(Clip.id, Clip.epoch, Clip.duration_s).where(Clip.run_id == run.id)
+    if epoch == "last":
+        last = session.scalar(select(func.max(Clip.epoch)).where(Clip.run_id == run.id))
+        query = query.where(Clip.epoch == last)
+    elif epoch != "all":
+        query = query.where(Clip.epoch == epoch)
+    candidates = list(session.execute(query.order_by(Clip.id)))
+    if len(candidates) < n:
+        where = "in the whole run" if epoch == "all" else f"in epoch {epoch}"
+        raise Conflict(
+            f"run {run.id} has {len(candidates)} clips {where}; ask for at most "
+            f"{len(candidates)} tracks or generate more clips",
+        )
+    return [_excerpt(c.id, c.epoch, c.duration_s, seconds, rng) for c in rng.sample(candidates, n)]
+
+
+def pick_per_epoch(
+    session: Session, run: Run, seconds: float | None, rng: random.Random
+) -> list[Piece]:
+    """One random clip of every epoch that has clips, oldest epoch first, cut to `seconds`."""
+    rows = session.execute(
+        select(Clip.id, Clip.epoch, Clip.duration_s)
+        .where(Clip.run_id == run.id)
+        .order_by(Clip.epoch, Clip.id)
+    )
+    by_epoch: dict[int, list[Any]] = {}
+    for row in rows:
+        by_epoch.setdefault(row.epoch, []).append(row)
+    if not by_epoch:
+        raise Conflict(f"run {run.id} has no clips yet")
+    pieces = []
+    for epoch in sorted(by_epoch):
+        clip = rng.choice(by_epoch[epoch])
+        pieces.append(_excerpt(clip.id, epoch, clip.duration_s, seconds, rng))
+    return pieces
+
+
+def _excerpt(
+    clip_id: int, epoch: int, duration: float, seconds: float | None, rng: random.Random
+) -> Piece:
+    if seconds is None or duration <= seconds:
+        return Piece(clip_id, epoch, 0.0, round(duration, 6), duration)
+    start = round(rng.uniform(0.0, duration - seconds), 3)
+    return Piece(clip_id, epoch, start, round(start + seconds, 6), duration)
+
+
+def pieces_of(payload_pieces: Sequence[dict[str, Any]]) -> list[Piece]:
+    return [Piece(**p) for p in payload_pieces]
+
+
+def whole_clips(session: Session, clip_ids: Sequence[int]) -> list[Piece]:
+    """Pieces covering each of `clip_ids` from start to end (mode generate), in that order."""
+    rows = {
+        r.id: r
+        for r in session.execute(
+            select(Clip.id, Clip.epoch, Clip.duration_s).where(Clip.id.in_(clip_ids))
+        )
+    }
+    return [Piece(i, rows[i].epoch, 0.0, rows[i].duration_s, rows[i].duration_s) for i in clip_ids]
+
+
+def edit_list(piece: Piece) -> EditList:
+    """A single-item EDL for a piece; cut edges (not the clip's own ends) get short fades."""
+    cut_in, cut_out = piece.start_s > 0, piece.end_s < piece.duration_s - 1e-6
+    return EditList(
+        items=(
+            EditItem(
+                clip_id=piece.clip_id, start_s=piece.start_s, end_s=piece.end_s,
+                fade_in_s=EXCERPT_FADE_IN_S if cut_in else 0.0,
+                fade_out_s=EXCERPT_FADE_OUT_S if cut_out else 0.0,
+            ),
+        )
+    )
+
+
+def materialize(
+    session: Session,
+    job: Job,
+    pieces: Sequence[Piece],
+    track_titles: Sequence[str],
+    album_title: str,
+    cover: covers.MadeCover | None,
+    cover_sources: Sequence[int],
+) -> Album:
+    """Every row of the album in the caller's transaction (no commit): titles, one track per
+    piece, the cover, the album and its Export (belonging to `job`, which from then on carries
+    the export's `export_id`, `formats` and `album` snapshot in its payload, as an export job
+    does)."""
+    payload = job.payload
+    project_id = int(payload["project_id"])
+    stored = titles.store_titles(session, project_id, job.id, [album_title, *track_titles])
+    for title in stored:
+        title.picked = True  # used on this album
+    made_tracks = []
+    for piece, title in zip(pieces, track_titles, strict=True):
+        track = Track(project_id=project_id, name=title, edl=edit_list(piece).to_json(), revision=1)
+        session.add(track)
+        made_tracks.append(track)
+    cover_id = None
+    if cover is not None:
+        cover_row = covers.store_covers(session, project_id, job.id, "self", [cover], cover_sources)
+        cover_row[0].picked = False
+        cover_id = cover_row[0].id
+    session.flush()
+    album = Album(
+        project_id=project_id, title=album_title, artist=payload["artist"], cover_id=cover_id,
+    )
+    album.items = [
+        AlbumTrack(position=i, track_id=t.id, title=t.name, gap_s=float(payload["gap_s"]))
+        for i, t in enumerate(made_tracks)
+    ]
+    session.add(album)
+    session.flush()
+    exports.create_export(session, job, exports.album_snapshot(session, album), payload["formats"])
+    return album

@@ -1,0 +1,98 @@
+"""Fixtures for the album tests: a migrated SQLite catalog, the API with a recording queue, and a
+worker Runtime on the same catalog that runs what the API queued, through the real runners and
+leases (`worker.lease.execute`) but without Celery. tests/albums/test_worker_e2e.py goes through
+a real worker process instead.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.main import create_app
+from app.migrate import upgrade
+from app.queue import RecordingQueue
+from app.settings import Settings
+from tests.worker.conftest import embedded  # noqa: F401 - the real-worker stack, reused
+from worker import album_runners
+from worker.lease import execute
+from worker.runtime import Runtime
+
+RUNNERS = {
+    "generate-titles": album_runners.run_titles,
+    "generate-covers": album_runners.run_covers,
+    "export-album": album_runners.run_export,
+    "auto-album": album_runners.run_auto_album,
+}
+
+
+@pytest.fixture(scope="session")
+def catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("albums-template") / "albumbot.sqlite3"
+    upgrade(Settings(data_dir=path.parent, database_url=f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture
+def settings(catalog_template: Path, tmp_path: Path) -> Settings:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(catalog_template, data_dir / "albumbot.sqlite3")
+    return Settings(
+        data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'albumbot.sqlite3'}",
+        heartbeat_interval_s=0.2, job_stale_after_s=5.0,
+    )
+
+
+@pytest.fixture
+def queue() -> RecordingQueue:
+    return RecordingQueue()
+
+
+@pytest.fixture
+def client(settings: Settings, queue: RecordingQueue) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, queue=queue)) as c:
+        yield c
+
+
+@pytest.fixture
+def rt(settings: Settings) -> Iterator[Runtime]:
+    runtime = Runtime.create(settings, lambda task, job_id, queue: None)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def session(rt: Runtime) -> Iterator[Session]:
+    with rt.sessions() as s:
+        yield s
+
+
+@dataclass
+class Worker:
+    """Runs the jobs the API queued, one after the other, like a cpu worker would."""
+
+    rt: Runtime
+    queue: RecordingQueue
+
+    def run_all(self) -> list[dict[str, Any] | None]:
+        results = []
+        while self.queue.sent:
+            sent = self.queue.sent.pop(0)
+            try:
+                results.append(execute(self.rt, "test@albums", sent.job_id, RUNNERS[sent.task]))
+            except Exception:  # noqa: BLE001 - the job row records it; tests read the row
+                results.append(None)
+        return results
+
+
+@pytest.fixture
+def worker(rt: Runtime, queue: RecordingQueue) -> Worker:
+    return Worker(rt, queue)
