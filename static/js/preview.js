@@ -37,41 +37,34 @@ export class Preview {
   async play(edl, clips, onEnd) {
     this.stop();
     const ctx = this.#context();
-    const sr = ctx.sampleRate;
-    const layout = plan(edl, sr);
-    if (layout.problems.length) throw new Error(layout.problems[0].message);
-    const buffers = new Map();
-    for (const id of new Set(edl.items.map((i) => i.clip_id))) buffers.set(id, await this.buffer(clips[id]));
+    const buffers = await this.#buffers(edl, clips, (clip) => this.buffer(clip));
     const master = ctx.createGain();
     master.connect(ctx.destination);
-    this.nodes = [master];
     const t0 = ctx.currentTime + 0.08;
-    for (const p of layout.placements) {
-      const item = edl.items[p.index];
-      const env = ctx.createGain();
-      const pan = ctx.createStereoPanner();
-      pan.pan.value = p.pan;
-      env.connect(pan).connect(master);
-      scheduleEnvelope(env.gain, p, t0, sr);
-      const period = p.unit - p.repeatOverlap;
-      for (let j = 0; j < p.repeat; j++) {
-        const src = ctx.createBufferSource();
-        src.buffer = buffers.get(item.clip_id);
-        let out = env;
-        if (p.repeatOverlap) { // equal-power joins between repetitions
-          out = ctx.createGain();
-          out.connect(env);
-          scheduleRepeatJoin(out.gain, p, j, t0 + (p.start + j * period) / sr, sr);
-        }
-        src.connect(out);
-        src.start(t0 + (p.start + j * period) / sr, p.srcStart / sr, p.unit / sr);
-        this.nodes.push(src);
-      }
-    }
+    const { nodes, length } = schedule(ctx, master, edl, buffers, t0);
+    this.nodes = [master, ...nodes];
     this.startedAt = t0;
-    this.length = layout.length / sr;
+    this.length = length;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => { this.stop(); onEnd?.(); }, (this.length + 0.2) * 1000);
+  }
+
+  /** The same schedule rendered offline at `sampleRate`: [left, right] Float32Arrays (tests
+   * compare it with the server's render). */
+  async renderOffline(edl, clips, sampleRate = 44100) {
+    const length = plan(edl, sampleRate).length;
+    const ctx = new OfflineAudioContext(2, Math.max(1, length), sampleRate);
+    const decode = (clip) => fetch(clip.audio_url).then((r) => r.arrayBuffer()).then((b) => ctx.decodeAudioData(b));
+    const buffers = await this.#buffers(edl, clips, decode);
+    schedule(ctx, ctx.destination, edl, buffers, 0);
+    const out = await ctx.startRendering();
+    return [out.getChannelData(0), out.getChannelData(1)];
+  }
+
+  async #buffers(edl, clips, load) {
+    const buffers = new Map();
+    for (const id of new Set(edl.items.map((i) => i.clip_id))) buffers.set(id, await load(clips[id]));
+    return buffers;
   }
 
   stop() {
@@ -83,6 +76,39 @@ export class Preview {
     this.nodes = [];
     this.startedAt = null;
   }
+}
+
+/** Start every section of `edl` at `t0` into `destination`; returns the nodes and the length (s). */
+function schedule(ctx, destination, edl, buffers, t0) {
+  const sr = ctx.sampleRate;
+  const layout = plan(edl, sr);
+  if (layout.problems.length) throw new Error(layout.problems[0].message);
+  const nodes = [];
+  for (const p of layout.placements) {
+    const item = edl.items[p.index];
+    const env = ctx.createGain();
+    const pan = ctx.createStereoPanner();
+    pan.pan.value = p.pan;
+    env.connect(pan).connect(destination);
+    nodes.push(env, pan);
+    scheduleEnvelope(env.gain, p, t0, sr);
+    const period = p.unit - p.repeatOverlap;
+    for (let j = 0; j < p.repeat; j++) {
+      const src = ctx.createBufferSource();
+      src.buffer = buffers.get(item.clip_id);
+      let out = env;
+      if (p.repeatOverlap) { // equal-power joins between repetitions
+        out = ctx.createGain();
+        out.connect(env);
+        nodes.push(out);
+        scheduleRepeatJoin(out.gain, p, j, t0 + (p.start + j * period) / sr, sr);
+      }
+      src.connect(out);
+      src.start(t0 + (p.start + j * period) / sr, p.srcStart / sr, p.unit / sr);
+      nodes.push(src);
+    }
+  }
+  return { nodes, length: layout.length / sr };
 }
 
 /** The block's envelope: flat gain, curves over the head and tail where fades or joins act

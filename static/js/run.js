@@ -20,18 +20,22 @@ async function refresh() {
 function follow() {
   if (!data.events_url) return;
   const source = new EventSource(data.events_url);
-  let epochSeen = null;
+  let last = 0;
+  let pending = null;
+  // Redraw the chart and table on news, at most every 2 s (a training step can report often).
+  const soon = () => {
+    if (pending) return;
+    pending = setTimeout(() => { pending = null; last = Date.now(); refresh(); }, Math.max(0, 2000 - (Date.now() - last)));
+  };
   source.addEventListener("job", (e) => {
     const job = JSON.parse(e.data);
     const bar = live().querySelector("[data-progress]");
     if (bar) bar.style.width = `${(job.progress * 100).toFixed(1)}%`;
     const msg = live().querySelector("[data-job-message]");
     if (msg) msg.textContent = job.message || "";
-    const epoch = job.message?.match(/epoch (\d+)/)?.[1];
-    if (epoch !== epochSeen || ["succeeded", "failed", "cancelled"].includes(job.status)) {
-      epochSeen = epoch;
-      refresh();
-    }
+    const status = live().querySelector("[data-run-status]");
+    if (status && status.textContent !== job.status && job.status !== "succeeded") status.textContent = job.status;
+    soon();
     if (["succeeded", "failed", "cancelled"].includes(job.status)) {
       source.close();
       document.getElementById("cancel-run").hidden = true;

@@ -503,6 +503,9 @@ onKeys((e) => {
   return false;
 });
 
-window.studio = { get doc() { return doc; }, get revision() { return revision; }, get dirty() { return dirty; }, save };
+window.studio = {
+  get doc() { return doc; }, get revision() { return revision; }, get dirty() { return dirty; }, save,
+  renderOffline: (sampleRate) => preview.renderOffline(doc.edl, clips, sampleRate),
+};
 render();
 monoCheck();
