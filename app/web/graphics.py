@@ -103,12 +103,11 @@ def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
     raw = (hi - lo) / count
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    start = math.floor(lo / step) * step
-    ticks = []
-    v = start
-    while v <= hi + step * 0.5:
-        ticks.append(round(v, 10))
+    v = math.floor(lo / step) * step
+    ticks = [round(v, 10)]
+    while v < hi - 1e-9 * step:  # the last tick is at or above hi, so every point fits
         v += step
+        ticks.append(round(v, 10))
     return ticks
 
 

@@ -190,6 +190,8 @@ def test_graphics_helpers() -> None:
     d = peaks_path([0.0, 1.0, -1.0, 0.5] * 50)
     assert d.startswith("M0,") and d.endswith("Z")
     assert nice_ticks(5.2, 6.9) == [5.0, 5.5, 6.0, 6.5, 7.0]
+    ticks = nice_ticks(6.1, 7.2)
+    assert ticks[0] <= 6.1 and ticks[-1] >= 7.2
     chart = nll_chart([{"epoch": 1, "train_nll_bits": 6.0, "valid_nll_bits": None}])
     assert len(chart.series) == 1 and not chart.empty
     assert nll_chart([]).empty

@@ -291,5 +291,5 @@ def test_run_page_follows_the_job_live(page: Any, live: Studio) -> None:
         s.get(Run, run_id).status = "succeeded"
         s.commit()
     page.wait_for_selector("#run-live[data-status='succeeded']")
-    page.wait_for_function("() => document.getElementById('cancel-run').hidden")
+    page.wait_for_selector("#cancel-run", state="hidden")
     assert not page.errors, page.errors  # type: ignore[attr-defined]
