@@ -134,6 +134,15 @@ def test_audition_cut_stitch_and_layer(page: Any, live: Studio) -> None:
     text = select_region(page, 0.2, 0.45)
     assert text.startswith("in ")
     page.wait_for_timeout(300)  # the snap answer
+    # L loops the selection from decoded samples: the playhead stays inside it.
+    page.keyboard.press("l")
+    page.keyboard.press("Space")
+    page.wait_for_function("() => window.studio.player.loop !== null")
+    page.wait_for_timeout(1600)  # longer than the ~1 s selection: it has wrapped around
+    t, start, end = page.evaluate(
+        "() => { const r = window.studio.player.loop; return [window.studio.player.currentTime, r.start, r.end]; }")
+    assert start <= t < end and end - start < 1.5
+    page.keyboard.press("Space")
     page.select_option("#track-select", "new")
     page.keyboard.press("Enter")
     page.wait_for_selector("#sent-link")
