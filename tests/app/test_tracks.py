@@ -210,3 +210,32 @@ def test_auto_align_and_mono_check(client: TestClient, studio: dict[str, int]) -
     client.put(f"{API}/tracks/{tid}", json={"edl": inverted})
     check = client.get(f"{API}/tracks/{tid}/mono-check").json()
     assert check["revision"] == 2 and check["warning"] is True and "mono" in check["message"]
+
+
+def test_tracks_on_both_databases(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Revisions (SELECT ... FOR UPDATE on PostgreSQL), render and delete on each catalog."""
+    from app.main import create_app
+    from app.queue import RecordingQueue
+    from app.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=db_url)
+    with TestClient(create_app(settings, queue=RecordingQueue())) as client:
+        storage: Storage = client.app.state.storage  # type: ignore[attr-defined]
+        with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+            project = make_project(s)
+            run = Run(project_id=project.id, config={}, status="succeeded")
+            s.add(run)
+            s.flush()
+            s.add(Checkpoint(run_id=run.id, epoch=1, step=1, path="ck"))
+            s.commit()
+            s.refresh(run)
+            clip = add_clip(s, storage, project.id, run, 1, clicks(1.0, 0.2))
+            pid, cid = project.id, clip.id
+        tid = client.post(f"{API}/projects/{pid}/tracks", json={"name": "T"}).json()["id"]
+        edl = [{"clip_id": cid, "start_s": 0.0, "end_s": 0.5, "repeat": 2}]
+        assert client.put(f"{API}/tracks/{tid}", json={"edl": edl, "base_revision": 1}).json()["revision"] == 2
+        assert client.put(f"{API}/tracks/{tid}", json={"edl": edl, "base_revision": 1}).status_code == 409
+        audio = client.get(f"{API}/tracks/{tid}/audio")
+        assert audio.status_code == 200 and sf.info(io.BytesIO(audio.content)).frames == 44100
+        assert client.delete(f"{API}/projects/{pid}").status_code == 204
+        assert client.get(f"{API}/tracks/{tid}").status_code == 404
