@@ -24,7 +24,6 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 from celery import Celery, signals
@@ -72,6 +71,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "task_acks_on_failure_or_timeout": True,  # a task that raised failed its job for good
         "task_track_started": True,
+        # After a pool child dies, how long to wait for a result it might still have sent before
+        # declaring WorkerLostError (billiard's default is 10 s). There are no results to wait
+        # for, and until the loss is declared the dead job blocks the prefetch slot.
+        "worker_lost_wait": 1.0,
         "worker_prefetch_multiplier": 1,
         # On a lost broker connection keep training (False): the lease, not the message, says
         # who owns the job, and the sweeper revives it if this worker dies (RELIABILITY A6).
@@ -136,17 +139,8 @@ def _connect_signals(app: Celery, state: WorkerState) -> None:
         if state.runtime is not None:
             state.runtime.forget_inherited_connections()
         state.runtime = Runtime.create(state.settings, _publisher(app))
+        state.runtime.pool_child = True
         state.sweeper = None  # threads do not survive a fork; the sweeper is the parent's
-        rt = state.runtime
-
-        def on_term(signum: int, frame: FrameType | None) -> None:
-            if rt.busy:  # stop between two steps and hand the job back (worker/lease.py)
-                rt.shutdown.set()
-            else:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                os.kill(os.getpid(), signal.SIGTERM)
-
-        signal.signal(signal.SIGTERM, on_term)
 
     def on_ready(sender: Any = None, **_: Any) -> None:
         if getattr(sender, "app", None) is not app:

@@ -34,6 +34,7 @@ from worker.sweeper import requeue
 logger = logging.getLogger(__name__)
 
 StopReason = Literal["cancel", "shutdown"]
+HANDED_BACK = "handed_back"  # payload key: times a shutting-down worker gave the job back
 Runner = Callable[[Runtime, "Lease", dict[str, Any]], dict[str, Any]]
 
 
@@ -150,16 +151,23 @@ class Lease:
             jobs.cancel(session, self.job_id, self.attempt, message="cancelled; made so far: kept")
 
     def release(self, *, message: str) -> None:
-        """Hand the job back to the queue (running -> queued) and publish it again."""
+        """Hand the job back (running -> queued) because this worker is shutting down.
+
+        No message is published here: this worker may still be consuming while it winds down,
+        and would only take the job back. `enqueued_at` is cleared instead, so the next sweep
+        of any worker (a restarted worker sweeps at once) publishes it. A hand-back is not a
+        failed attempt: it raises the job's attempt budget by one (see `_claim`).
+        """
         with self.rt.session() as session:
             self.mark_run(session, status="queued", error=None)
-            jobs.release(session, self.job_id, self.attempt, message=message)
-            job = session.get(Job, self.job_id)
-            assert job is not None
-            task, queue = job.task, job.queue
-        self.rt.publish(task, self.job_id, queue)
-        with self.rt.session() as session:
-            jobs.mark_enqueued(session, self.job_id)
+            payload = session.scalar(select(Job.payload).where(Job.id == self.job_id)) or {}
+            handed_back = int(payload.get(HANDED_BACK, 0)) + 1
+            session.execute(
+                update(Job)
+                .where(Job.id == self.job_id)
+                .values(payload={**payload, HANDED_BACK: handed_back}, enqueued_at=None)
+            )
+            jobs.release(session, self.job_id, self.attempt, message=message)  # fenced, commits
 
     def mark_run(self, session: Session, *, status: str, error: str | None) -> None:
         # The run row mirrors its driving job; both change in one transaction, and only if this
@@ -180,14 +188,16 @@ def execute(rt: Runtime, node: str, job_id: int, runner: Runner) -> dict[str, An
     (a duplicate delivery), or used up its attempts (a poison task, now failed). Exceptions of
     the runner are recorded as the job's readable `error` and re-raised.
     """
+    if rt.shutdown.is_set():
+        _defer(rt, job_id)
+        return None
     claimed = _claim(rt, node, job_id)
     if claimed is None:
         return None
     attempt, payload, run_id = claimed
     lease = Lease(rt, job_id, attempt, run_id=run_id)
-    rt.busy = True
     try:
-        with lease.beating():
+        with rt.job_running(), lease.beating():
             try:
                 with lease.fenced() as session:
                     lease.mark_run(session, status="running", error=None)
@@ -216,8 +226,6 @@ def execute(rt: Runtime, node: str, job_id: int, runner: Runner) -> dict[str, An
     except LeaseLost:
         logger.warning("job %d attempt %d lost its lease before finishing", job_id, attempt)
         return None
-    finally:
-        rt.busy = False
 
 
 def _claim(rt: Runtime, node: str, job_id: int) -> tuple[int, dict[str, Any], int | None] | None:
@@ -239,7 +247,8 @@ def _claim(rt: Runtime, node: str, job_id: int) -> tuple[int, dict[str, Any], in
                 job_id,
                 owner_name(node),
                 stale_after_s=settings.job_stale_after_s,
-                max_attempts=settings.max_attempts,
+                # Attempts that ended in a clean hand-back (shutdown) are not deaths.
+                max_attempts=settings.max_attempts + int(payload.get(HANDED_BACK, 0)),
             )
         except GaveUp as exc:
             logger.error("job %d: %s", job_id, exc)
@@ -254,3 +263,13 @@ def _claim(rt: Runtime, node: str, job_id: int) -> tuple[int, dict[str, Any], in
             logger.info("job %d not claimed: %s", job_id, exc)
             return None
     return attempt, payload, run_id
+
+
+def _defer(rt: Runtime, job_id: int) -> None:
+    """A message that reached a worker already shutting down: leave the job queued, marked as
+    unpublished, for the next sweep to publish again (and ack this message)."""
+    with rt.session() as session:
+        session.execute(
+            update(Job).where(Job.id == job_id, Job.status == "queued").values(enqueued_at=None)
+        )
+    logger.info("job %d left queued: this worker is shutting down", job_id)

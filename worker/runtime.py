@@ -10,6 +10,7 @@ from its parent (SQLAlchemy "Using Connection Pools with Multiprocessing or os.f
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,7 +37,7 @@ class Runtime:
     # Set when this process is asked to shut down: a running job stops between steps and hands
     # itself back to the queue (see worker/lease.py).
     shutdown: threading.Event = field(default_factory=threading.Event)
-    busy: bool = False  # a job is running in this process right now
+    pool_child: bool = False  # a prefork pool process (jobs run on its main thread)
 
     @classmethod
     def create(cls, settings: Settings, publish: Publish) -> Runtime:
@@ -63,6 +64,23 @@ class Runtime:
         """A session that only reads (no write lock on SQLite)."""
         with self.read_sessions() as session:
             yield session
+
+    @contextmanager
+    def job_running(self) -> Iterator[None]:
+        """While a job runs in a pool child, SIGTERM means "stop between two steps", not "die".
+
+        The worker's main process forwards its warm shutdown to busy children this way
+        (worker/celery_app.py). Installed per job because billiard resets SIGTERM after the
+        child's initializer; an idle child keeps billiard's own handler and exits.
+        """
+        previous = None
+        if self.pool_child and threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: self.shutdown.set())
+        try:
+            yield
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     def forget_inherited_connections(self) -> None:
         """In a forked child: drop the parent's pooled connections without closing them."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -30,12 +30,23 @@ class Stack:
     settings: Settings
     env: dict[str, str]  # ALBUMBOT_* for worker processes on this stack
     client: TestClient
-    worker: WorkerProcess
     data_dir: Path
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+    @property
+    def worker(self) -> WorkerProcess:
+        return self.workers[-1]
 
     def new_worker(self, name: str = "test@%h", **env: str) -> WorkerProcess:
-        log = self.data_dir / f"worker-{len(list(self.data_dir.glob('worker-*.log')))}.log"
-        return WorkerProcess({**self.env, **env}, log, name=name)
+        """A worker process on this stack (not started); `env` overrides ALBUMBOT_* values."""
+        log = self.data_dir / f"worker-{len(self.workers)}.log"
+        worker = WorkerProcess({**self.env, **env}, log, name=name)
+        self.workers.append(worker)
+        return worker
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()
 
 
 def make_stack(data_dir: Path, **settings_values: str) -> tuple[Settings, dict[str, str]]:
@@ -51,13 +62,17 @@ def make_stack(data_dir: Path, **settings_values: str) -> tuple[Settings, dict[s
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("embedded")
     settings, env = make_stack(data_dir)
-    worker = WorkerProcess(env, data_dir / "worker-main.log")
-    try:
-        worker.start()
-        with TestClient(create_app(settings)) as client:
-            yield Stack(settings, env, client, worker, data_dir)
-    finally:
-        worker.stop()
+    yield from _running(settings, env, data_dir)
+
+
+def _running(settings: Settings, env: dict[str, str], data_dir: Path) -> Iterator[Stack]:
+    with TestClient(create_app(settings)) as client:
+        stack = Stack(settings, env, client, data_dir)
+        try:
+            stack.new_worker().start()
+            yield stack
+        finally:
+            stack.stop_workers()
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +107,4 @@ def distributed(
         database_url=pg_database_factory(),
         broker_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
     )
-    worker = WorkerProcess(env, data_dir / "worker-main.log")
-    try:
-        worker.start()
-        with TestClient(create_app(settings)) as client:
-            yield Stack(settings, env, client, worker, data_dir)
-    finally:
-        worker.stop()
+    yield from _running(settings, env, data_dir)
