@@ -39,6 +39,9 @@ def list_clips(
         Literal["true", "false", "null"] | None,
         Query(description="true kept, false rejected, null undecided"),
     ] = None,
+    min_lufs: Annotated[float | None, Query(ge=-120, le=0, description="integrated loudness at least (LUFS)")] = None,
+    max_lufs: Annotated[float | None, Query(ge=-120, le=0, description="integrated loudness at most (LUFS)")] = None,
+    max_silence: Annotated[float | None, Query(ge=0, le=1, description="silent fraction at most, 0..1")] = None,
     sort: Sort = "-created",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -51,6 +54,9 @@ def list_clips(
         min_rating=min_rating,
         kept=None if kept in (None, "null") else kept == "true",
         undecided=kept == "null",
+        min_lufs=min_lufs,
+        max_lufs=max_lufs,
+        max_silence=max_silence,
     )
     rows, next_cursor = clips.list_clips(
         session, project_id, filters=filters, sort=sort, cursor=cursor, limit=limit

@@ -32,6 +32,9 @@ class ClipFilter:
     min_rating: int | None = None
     kept: bool | None = None
     undecided: bool = False  # kept IS NULL (the "null" value of the kept filter)
+    min_lufs: float | None = None  # hide quiet and near-silent clips (unmeasured ones too)
+    max_lufs: float | None = None
+    max_silence: float | None = None  # 0..1 fraction of silent 50 ms windows
 
 
 def list_clips(
@@ -78,6 +81,12 @@ def _conditions(f: ClipFilter) -> list[ColumnElement[bool]]:
         out.append(Clip.kept.is_(None))
     elif f.kept is not None:
         out.append(Clip.kept.is_(f.kept))
+    if f.min_lufs is not None:
+        out.append(Clip.loudness_lufs >= f.min_lufs)
+    if f.max_lufs is not None:
+        out.append(Clip.loudness_lufs <= f.max_lufs)
+    if f.max_silence is not None:
+        out.append(Clip.silence_ratio <= f.max_silence)
     return out
 
 

@@ -179,6 +179,8 @@ class ClipsContext:
     epoch_options: list[Option] = doc("epochs to filter by")
     sort_options: list[Option] = doc("sort orders")
     kept_options: list[Option] = doc("keep filter values")
+    loudness_options: list[Option] = doc("integrated-loudness filter values (hide quiet clips)")
+    silence_options: list[Option] = doc("silence-ratio filter values (hide dead air)")
     total: int = doc("clips matching the filters")
     page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
 

@@ -58,6 +58,11 @@ SORT_LABELS = {
     "-created": "Newest clips first",
 }
 KEPT_LABELS = {"": "Any verdict", "true": "Kept", "false": "Rejected", "null": "Undecided"}
+# Level filters: value -> (label, bound). Quiet clips are often collapses; silent ones are dead air.
+LOUDNESS_LABELS = {"": ("Any loudness", None), "-40": ("Louder than −40 LUFS", -40.0),
+                   "-30": ("Louder than −30 LUFS", -30.0), "-20": ("Louder than −20 LUFS", -20.0)}
+SILENCE_LABELS = {"": ("Any silence", None), "0.5": ("≤ 50 % silent", 0.5),
+                  "0.25": ("≤ 25 % silent", 0.25), "0.1": ("≤ 10 % silent", 0.1)}
 
 
 def render(request: Request, name: str, context: Any, *, status: int = 200) -> Response:
@@ -313,18 +318,22 @@ def clip_json(row: ClipRow) -> dict[str, Any]:
 
 
 def _filters(
-    run: str, epoch: str, min_rating: str, kept: str, sort: str
+    run: str, epoch: str, min_rating: str, kept: str, sort: str, loudness: str = "", silence: str = ""
 ) -> tuple[ClipFilter, dict[str, str], str]:
     def as_int(text: str) -> int | None:
         return int(text) if text.strip().lstrip("-").isdigit() else None
 
     sort = sort if sort in SORT_LABELS else "-epoch"
     kept = kept if kept in KEPT_LABELS else ""
+    loudness = loudness if loudness in LOUDNESS_LABELS else ""
+    silence = silence if silence in SILENCE_LABELS else ""
     f = ClipFilter(
         run_id=as_int(run), epoch=as_int(epoch), min_rating=as_int(min_rating),
         kept=None if kept in ("", "null") else kept == "true", undecided=kept == "null",
+        min_lufs=LOUDNESS_LABELS[loudness][1], max_silence=SILENCE_LABELS[silence][1],
     )
-    values = {"run": run, "epoch": epoch, "min_rating": min_rating, "kept": kept, "sort": sort}
+    values = {"run": run, "epoch": epoch, "min_rating": min_rating, "kept": kept, "sort": sort,
+              "loudness": loudness, "silence": silence}
     return f, values, sort
 
 
@@ -354,9 +363,10 @@ Q = Annotated[str, Query(max_length=40)]
 def clips_page(
     project_id: int, request: Request, session: ReadSessionDep, storage: StorageDep,
     run: Q = "", epoch: Q = "", min_rating: Q = "", kept: Q = "", sort: Q = "-epoch",
+    loudness: Q = "", silence: Q = "",
 ) -> Response:
     project = projects.get_project(session, project_id)
-    f, values, sort = _filters(run, epoch, min_rating, kept, sort)
+    f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence)
     rows, next_url = _page(session, storage, project_id, f, sort, values, None)
     total = session.scalar(
         select(func.count()).select_from(Clip).where(
@@ -379,6 +389,8 @@ def clips_page(
         epoch_options=[Option("", "All epochs")] + [Option(str(e), f"Epoch {e}") for e in epochs],
         sort_options=[Option(k, v) for k, v in SORT_LABELS.items()],
         kept_options=[Option(k, v) for k, v in KEPT_LABELS.items()],
+        loudness_options=[Option(k, label) for k, (label, _) in LOUDNESS_LABELS.items()],
+        silence_options=[Option(k, label) for k, (label, _) in SILENCE_LABELS.items()],
         total=total,
         page_data={
             "project_id": project_id,
@@ -393,11 +405,11 @@ def clip_rows(
     project_id: int, request: Request, session: ReadSessionDep, storage: StorageDep,
     cursor: Annotated[str, Query(max_length=400)],
     run: Q = "", epoch: Q = "", min_rating: Q = "", kept: Q = "", sort: Q = "-epoch",
-    after_group: Q = "",
+    loudness: Q = "", silence: Q = "", after_group: Q = "",
 ) -> Response:
     """One more page of rows (HTML) for the browser's endless list."""
     projects.get_project(session, project_id)
-    f, values, sort = _filters(run, epoch, min_rating, kept, sort)
+    f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence)
     rows, next_url = _page(session, storage, project_id, f, sort, values, cursor)
     ctx = ClipRowsContext(rows=rows, next_url=next_url, previous_group=after_group)
     return render(request, "_clip_rows.html", ctx)

@@ -104,6 +104,12 @@ def test_clip_browser_groups_thumbnails_and_pages(client: TestClient, studio: St
     # Filters go through the same service as the API.
     page = soup(client, f"/projects/{pid}/clips?epoch=1&sort=-loudness")
     assert len(page.select(".clip")) == 3 and not page.select(".group-head")
+    # Level filters hide quiet and silent clips, the same way the API does.
+    page = soup(client, f"/projects/{pid}/clips?loudness=-20&silence=0.1")
+    api = client.get(f"/api/v1/projects/{pid}/clips", params={"min_lufs": -20, "max_silence": 0.1}).json()
+    assert int(page.select_one("[data-total]").get_text()) == len(api["data"])
+    assert page.select_one("select[name=loudness] option[selected]")["value"] == "-20"
+    assert page.select_one("select[name=silence] option[selected]")["value"] == "0.1"
 
 
 def test_clip_browser_pages_through_2000_clips(client: TestClient, studio: Studio) -> None:
