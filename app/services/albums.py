@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,7 @@ class Slot:
 
 def create_album(session: Session, project_id: int, data: AlbumIn) -> Album:
     get_project(session, project_id)
-    album = Album(project_id=project_id, title=data.title, artist=data.artist)
+    album = Album(project_id=project_id)
     _apply(session, album, data)
     session.add(album)
     session.commit()
@@ -85,7 +86,6 @@ def replace_album(session: Session, album_id: int, data: AlbumIn) -> Album:
     album = get_album(session, album_id)
     session.execute(delete(AlbumTrack).where(AlbumTrack.album_id == album.id))
     session.expire(album, ["items"])
-    album.title, album.artist = data.title, data.artist
     _apply(session, album, data)
     album.updated_at = utcnow()
     session.commit()
@@ -120,16 +120,25 @@ def _apply(session: Session, album: Album, data: AlbumIn) -> None:
     ]
     if missing:
         raise InvalidInput(f"unknown tracks: {missing[0]['msg']}", errors=missing)
+    album.title, album.artist = clean_text(data.title), clean_text(data.artist)
+    if not album.title or not album.artist:
+        raise InvalidInput("an album needs a title and an artist that are not blank")
     album.cover_id = data.cover_id
     album.items = [
         AlbumTrack(
             position=i,
             track_id=t.track_id,
-            title=" ".join(t.title.split()),
+            title=clean_text(t.title),
             gap_s=join_seconds(t.gap_ms, t.crossfade_ms),
         )
         for i, t in enumerate(data.tracks)
     ]
+
+
+def clean_text(text: str) -> str:
+    """One line of printable text: control characters dropped (PostgreSQL cannot store NUL),
+    runs of whitespace made one space."""
+    return " ".join("".join(c for c in text if unicodedata.category(c) != "Cc" or c.isspace()).split())
 
 
 def join_seconds(gap_ms: int | None, crossfade_ms: int | None) -> float:

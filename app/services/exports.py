@@ -158,7 +158,7 @@ def download_name(export: Export, session: Session) -> str:
 def export_file(storage: Storage, export: Export) -> Path:
     """The finished zip; Conflict while the export is not done, NotFound if the file is gone."""
     if not export.path:
-        raise Conflict(f"export {export.id} is not finished yet", status=export.status)
+        raise Conflict(f"export {export.id} is not finished yet", export_status=export.status)
     path = storage.path(export.path)
     if not path.is_file():
         raise NotFound("export file", export.id)

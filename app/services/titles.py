@@ -18,6 +18,7 @@ from app.catalog import Job, Title, utcnow
 from app.pagination import Cursor, decode_cursor, encode_cursor
 from app.queue import TaskQueue
 from app.schemas.titles import TitlesGenerateIn
+from app.services.albums import clean_text
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.jobs import scoped_key, submit
 from app.services.projects import get_project, list_titles as source_titles
@@ -137,7 +138,7 @@ def update_title(
 ) -> Title:
     title = get_title(session, title_id)
     if text is not None:
-        cleaned = " ".join(text.split())
+        cleaned = clean_text(text)
         if not cleaned:
             raise InvalidInput("a title cannot be blank")
         title.text = cleaned

@@ -9,6 +9,7 @@ import numpy as np
 import soundfile as sf
 from fastapi.testclient import TestClient
 from PIL import Image
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Checkpoint, Clip, Job, Run
@@ -112,3 +113,21 @@ def job_row(session: Session, job_id: int) -> Job:
 def storage_of(client: TestClient) -> Storage:
     storage: Storage = client.app.state.storage  # type: ignore[attr-defined]
     return storage
+
+
+def add_clip(session: Session, storage: Storage, run: Run, audio: np.ndarray) -> int:
+    """One more clip of the run's last checkpoint with the given mono 16 kHz audio."""
+    ck = run.checkpoints[-1]
+    index = 1000 + len(session.scalars(select(Clip.id).where(Clip.checkpoint_id == ck.id)).all())
+    key = f"projects/{run.project_id}/runs/{run.id}/clips/extra-{index}.wav"
+    buf = io.BytesIO()
+    sf.write(buf, audio, CLIP_SR, format="WAV", subtype="PCM_16")
+    storage.write_bytes(key, buf.getvalue())
+    clip = Clip(
+        checkpoint_id=ck.id, project_id=run.project_id, run_id=run.id, epoch=ck.epoch,
+        index=index, seed=index, temperature=1.0, sample_rate=CLIP_SR,
+        duration_s=len(audio) / CLIP_SR, audio_path=key,
+    )
+    session.add(clip)
+    session.commit()
+    return clip.id
