@@ -9,6 +9,7 @@ Each is module-scoped: the tests of a module share one worker, and create their 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
 from tests.worker.harness import WorkerProcess, subprocess_env
+from worker.runtime import Runtime
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 _LOCK = "albumbot-test-owner"
@@ -45,8 +47,9 @@ class Stack:
         return worker
 
     def stop_workers(self) -> None:
+        # Idle by now: SIGKILL loses nothing and skips the ~8 s of a warm shutdown.
         for worker in self.workers:
-            worker.stop()
+            worker.kill()
 
 
 def make_stack(data_dir: Path, **settings_values: str) -> tuple[Settings, dict[str, str]]:
@@ -108,3 +111,42 @@ def distributed(
         broker_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
     )
     yield from _running(settings, env, data_dir)
+
+
+# -- in-process fixtures for unit tests of the lease, the sweeper and the runners -------------
+
+
+@dataclass
+class Recorded:
+    """A Runtime whose `publish` only records (task, job id, queue)."""
+
+    rt: Runtime
+    sent: list[tuple[str, int, str]]
+
+
+@pytest.fixture(scope="session")
+def catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("worker-template") / "albumbot.sqlite3"
+    upgrade(Settings(data_dir=path.parent, database_url=f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture
+def recorded(tmp_path: Path, catalog_template: Path) -> Iterator[Recorded]:
+    db = tmp_path / "albumbot.sqlite3"
+    shutil.copy(catalog_template, db)
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{db}",
+        heartbeat_interval_s=0.05,
+        job_stale_after_s=1.0,
+        sweep_interval_s=1.0,
+        republish_after_s=60.0,
+        max_attempts=3,
+    )
+    sent: list[tuple[str, int, str]] = []
+    rt = Runtime.create(settings, lambda task, job_id, queue: sent.append((task, job_id, queue)))
+    try:
+        yield Recorded(rt, sent)
+    finally:
+        rt.close()
