@@ -68,8 +68,9 @@ class RevalidatedStaticFiles(StaticFiles):
 
 def install(app: FastAPI) -> None:
     """Mount /static and add the page routes to `app`."""
-    from app.web import pages
+    from app.web import albums, pages
 
     app.state.templates = make_templates()
     app.mount("/static", RevalidatedStaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(pages.router)
+    app.include_router(albums.router)
