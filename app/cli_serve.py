@@ -132,15 +132,15 @@ def run_web(args: argparse.Namespace) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    from app.cli import CliError
     from app.settings import get_settings
 
+    # ValueError: app.cli reports it as a one-line usage error (even when run as `-m app.cli`).
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     unknown = sorted(set(queues) - set(QUEUES))
     if not queues or unknown:
-        raise CliError(f"--queues takes {' and/or '.join(QUEUES)}, got {args.queues!r}")
+        raise ValueError(f"--queues takes {' and/or '.join(QUEUES)}, got {args.queues!r}")
     if args.concurrency < 1:
-        raise CliError(f"--concurrency must be >= 1, got {args.concurrency}")
+        raise ValueError(f"--concurrency must be >= 1, got {args.concurrency}")
     settings = get_settings(data_dir=args.data_dir)
     from worker.celery_app import make_celery  # imports torch (never CUDA) only now
 

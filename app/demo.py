@@ -3,7 +3,7 @@
 A short synthesized album (drums, bass and chords from `model.synth`), invented discography
 titles and a generated cover go in through the same service functions as the API's uploads, and
 a `tiny` training run is started with settings sized for a laptop CPU: the first clips appear
-within about a minute of the worker starting (see `DEMO_RUN`). Calling `ensure_demo` again finds
+within a minute (see `DEMO_RUN`). Calling `ensure_demo` again finds
 the project and fills in only what is missing, so restarting `up --demo` never duplicates it.
 """
 
@@ -36,18 +36,19 @@ DEMO_MARKER = "[albumbot demo]"  # in the description: how ensure_demo finds its
 DEMO_NAME = "Synthetic Sessions"
 DEMO_ARTIST = "The Oscillators"
 DEMO_TRACKS, DEMO_TRACK_SECONDS, DEMO_SAMPLE_RATE = 3, 50.0, 22050
-# The tiny preset on a 2-core laptop CPU. An epoch trains 4 batches x 24 segments of 512 samples
-# (the first 0.77 s of each of 64 chunks spread over the album), about 10-20 s of CPU, then
-# generates 3 clips of 6 s in one batch (a few seconds on one thread), so clips of epoch 1 are in
-# the catalog well within a minute of the worker starting, and better ones follow every epoch.
+# The tiny preset on a 2-core laptop CPU. An epoch trains 4 batches x 48 segments of 512 samples
+# (the first 1.5 s of each of 64 chunks spread over the album): about 7 s on this project's
+# 2-vCPU box. Then 3 clips of 6 s are generated together (about 3 s on one thread). Measured
+# from `albumbot up --demo` on an empty data dir to the first clips in the catalog: 15-25 s;
+# 60 epochs take about 10 minutes, each adding clips that sound a little more like the album.
 DEMO_RUN = RunConfigIn(
     preset="tiny",
-    epochs=40,
+    epochs=60,
     clips_per_epoch=3,
     clip_seconds=6.0,
     chunks=64,
     seed=0,
-    train={"max_segments_per_chunk": 24},
+    train={"max_segments_per_chunk": 48},
 )
 
 DEMO_TITLES = (

@@ -1,0 +1,106 @@
+"""docker-compose.yml, checked without docker: the services, their commands (real `albumbot`
+subcommands), health checks and start order, secrets from the environment, settings names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from app.cli import build_parser
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+ALBUMBOT_SERVICES = ("migrate", "web", "worker-gpu", "worker-cpu")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(compose["services"])
+
+
+def test_the_distributed_shape_has_every_service(compose: dict[str, Any]) -> None:
+    assert set(services(compose)) == {
+        "redis", "postgres", "migrate", "web", "worker-gpu", "worker-cpu", "flower",
+    }
+
+
+@pytest.mark.parametrize("name", ALBUMBOT_SERVICES)
+def test_commands_are_real_albumbot_subcommands(compose: dict[str, Any], name: str) -> None:
+    command = services(compose)[name]["command"]
+    assert command[0] == "albumbot"
+    args = build_parser().parse_args(command[1:])  # SystemExit (a failure) on unknown options
+    assert args.command == {"migrate": "migrate", "web": "web"}.get(name, "worker")
+    if args.command == "worker":
+        assert args.queues == name.removeprefix("worker-")
+    if name == "worker-gpu":
+        assert args.concurrency == 1  # one job per GPU
+
+
+def test_the_gpu_worker_reserves_an_nvidia_device(compose: dict[str, Any]) -> None:
+    (device,) = services(compose)["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
+    assert device["driver"] == "nvidia" and device["count"] == 1 and "gpu" in device["capabilities"]
+
+
+def test_health_checks_and_start_order(compose: dict[str, Any]) -> None:
+    s = services(compose)
+    for name in ("redis", "postgres", "web", "worker-gpu", "worker-cpu"):
+        assert s[name]["healthcheck"]["test"], name
+    assert s["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert s["migrate"]["restart"] == "no"
+    for name in ("web", "worker-gpu", "worker-cpu"):
+        depends = s[name]["depends_on"]
+        assert depends["migrate"] == {"condition": "service_completed_successfully"}
+        assert depends["redis"] == depends["postgres"] == {"condition": "service_healthy"}
+    assert s["flower"]["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert "noeviction" in s["redis"]["command"]
+
+
+def environment_names(compose: dict[str, Any]) -> set[str]:
+    names = set(re.findall(r"\$\{(ALBUMBOT_[A-Z0-9_]+)", COMPOSE.read_text()))
+    for service in services(compose).values():
+        names |= {k for k in service.get("environment", {}) if k.startswith("ALBUMBOT_")}
+    return names
+
+
+def test_every_albumbot_variable_is_a_settings_field(compose: dict[str, Any]) -> None:
+    names = environment_names(compose)
+    assert {"ALBUMBOT_DATABASE_URL", "ALBUMBOT_BROKER_URL", "ALBUMBOT_DATA_DIR"} <= names
+    unknown = sorted(n for n in names if n.removeprefix("ALBUMBOT_").lower() not in Settings.model_fields)
+    assert unknown == []
+
+
+def test_secrets_come_from_the_environment(compose: dict[str, Any]) -> None:
+    s = services(compose)
+    for name in ALBUMBOT_SERVICES:
+        env = s[name]["environment"]
+        assert env["ALBUMBOT_API_TOKEN"] == "${ALBUMBOT_API_TOKEN:-}"
+        assert "${POSTGRES_PASSWORD:?" in env["ALBUMBOT_DATABASE_URL"]
+        assert env["ALBUMBOT_BROKER_URL"].startswith("redis://redis:")
+    assert s["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert s["flower"]["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+
+
+def test_web_and_workers_share_the_media_volume(compose: dict[str, Any]) -> None:
+    s = services(compose)
+    for name in ALBUMBOT_SERVICES:
+        data_dir = s[name]["environment"]["ALBUMBOT_DATA_DIR"]
+        assert f"media:{data_dir}" in s[name]["volumes"], name
+    assert "media" in compose["volumes"]
+
+
+def test_the_dockerfile_copies_what_exists() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    for source in re.findall(r"^COPY (.+) \S+$", text, flags=re.M):
+        for path in source.split():
+            assert (ROOT / path).exists(), path
