@@ -118,7 +118,7 @@ def export_release(
     Progress goes from `start` to 1."""
     export_id = int(payload["export_id"])
     with lease.fenced() as session:
-        exports.mark_running(session, export_id)
+        exports.record_status(session, export_id, "running")
     try:
         with rt.reading() as session:
             plan = _domain(
@@ -147,7 +147,7 @@ def export_release(
 def _end_export(lease: Lease, export_id: int, status: str, error: str | None) -> None:
     try:
         with lease.fenced() as session:
-            exports.record_end(session, export_id, status, error)
+            exports.record_status(session, export_id, status, error)
     except LeaseLost:
         pass  # another attempt owns the export now
 

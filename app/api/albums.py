@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
@@ -17,7 +19,7 @@ from app.services import albums
 from app.services import auto_album as auto_album_service
 
 router = APIRouter(tags=["albums"])
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def album_url(album_id: int) -> str:
@@ -89,7 +91,7 @@ def transition_audio(
     return file_response(request, path, "audio/wav")
 
 
-AUDIO_RESPONSES = {
+AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"audio/wav": {}}, "description": "the rendered transition"},
     206: {"description": "the requested byte range"},
     404: {**PROBLEM, "description": "no such album, or n is not between 1 and tracks − 1"},
@@ -126,7 +128,8 @@ def auto_album(
     random titles and a generated cover, exported like a curated album. Reproducible from
     `seed` (returned in the job's payload when left out)."""
     job = auto_album_service.request_auto_album(
-        session, queue, project_id, body or AutoAlbumIn(), idempotency_key=idempotency_key
+        session, queue, project_id, body or AutoAlbumIn.model_validate({}),
+        idempotency_key=idempotency_key,
     )
     response.headers["Location"] = job_url(job.id)
     return JobOut.model_validate(job)

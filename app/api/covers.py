@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep
@@ -14,7 +16,7 @@ from app.schemas.jobs import JobOut
 from app.services import covers
 
 router = APIRouter(tags=["covers"])
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def cover_image_url(cover: Cover) -> str:
@@ -92,7 +94,7 @@ def cover_image(
     return file_response(request, covers.cover_file(storage, cover), "image/jpeg", ranges=False)
 
 
-IMAGE_RESPONSES = {200: {"content": {"image/jpeg": {}}, "description": "the cover"}}
+IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "the cover"}}
 router.add_api_route(
     "/covers/{cover_id}/image", cover_image, methods=["GET"], response_class=Response,
     responses=IMAGE_RESPONSES, name="cover_image",

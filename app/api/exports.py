@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
@@ -14,7 +16,7 @@ from app.schemas.exports import ExportIn, ExportOut
 from app.services import exports
 
 router = APIRouter(tags=["exports"])
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def export_out(session: Session, export: Export) -> ExportOut:
@@ -81,7 +83,7 @@ def download(
     return response
 
 
-DOWNLOAD_RESPONSES = {
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/zip": {}}, "description": "the release zip"},
     206: {"description": "the requested byte range"},
     409: {**PROBLEM, "description": "the export has not finished"},

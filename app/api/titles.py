@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -20,8 +22,8 @@ from app.schemas.titles import TitleOut, TitlePatch, TitlesGenerateIn
 from app.services import titles
 
 router = APIRouter(tags=["titles"])
-PROBLEM = {"content": {"application/problem+json": {}}}
-ACCEPTED = {
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"description": "queued; Location points at the job"},
     409: {**PROBLEM, "description": "the discography is too small to learn from"},
 }

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas.common import Out
+from app.schemas.exports import ExportFormat, flac_only
 
 MAX_GAP_MS = 10_000  # distributors refuse more than 10 s of silence at a track's end
 MAX_CROSSFADE_MS = 20_000
@@ -100,7 +101,7 @@ class AutoAlbumIn(BaseModel):
     title: str | None = Field(None, min_length=1, max_length=300, description="default: generated")
     artist: str = Field("albumbot", min_length=1, max_length=300)
     gap_ms: int = Field(DEFAULT_GAP_MS, ge=0, le=MAX_GAP_MS)
-    formats: list[Literal["flac", "mp3", "wav"]] = Field(default_factory=lambda: ["flac"])
+    formats: list[ExportFormat] = Field(default_factory=flac_only)
 
     @model_validator(mode="after")
     def _epoch_fits_mode(self) -> AutoAlbumIn:

@@ -13,13 +13,17 @@ from app.schemas.jobs import JobStatus
 ExportFormat = Literal["flac", "mp3", "wav"]
 
 
+def flac_only() -> list[ExportFormat]:
+    return ["flac"]
+
+
 class ExportIn(BaseModel):
     """Body of `POST /albums/{id}/exports`. 24-bit FLAC masters are always made."""
 
     model_config = ConfigDict(extra="forbid")
 
     formats: list[ExportFormat] = Field(
-        default_factory=lambda: ["flac"],
+        default_factory=flac_only,
         max_length=3,
         description="mp3: V0 listening copies (needs ffmpeg on the worker; otherwise the "
         "manifest says so); wav: untagged 24-bit distributor copies",

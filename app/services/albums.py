@@ -30,7 +30,7 @@ from app.audio.edl import ClipId, EdlError
 from app.audio.master import TrackToCheck, check_tracks
 from app.audio.render import equal_power_fade_in, render_track
 from app.audio.timeline import to_samples
-from app.catalog import Album, AlbumTrack, Cover, Track, utcnow
+from app.catalog import Album, AlbumTrack, Cover, Export, Track, utcnow
 from app.schemas.albums import DEFAULT_GAP_MS, AlbumIn
 from app.services import tracks
 from app.services.errors import DomainError, InvalidInput, NotFound
@@ -94,11 +94,19 @@ def replace_album(session: Session, album_id: int, data: AlbumIn) -> Album:
 
 
 def delete_album(session: Session, storage: Storage, album_id: int) -> None:
+    """Delete the album, its exports (rows and zips) and its cached transition previews."""
     album = get_album(session, album_id)
     folder = storage.path(_folder(album.project_id, album.id))
+    zips = session.scalars(
+        select(Export.path).where(Export.album_id == album.id, Export.path.is_not(None))
+    ).all()
     session.delete(album)
     session.commit()
-    shutil.rmtree(folder, ignore_errors=True)  # cached transition previews
+    # After the commit: a failure leaves files, never rows pointing at missing files.
+    shutil.rmtree(folder, ignore_errors=True)
+    for key in zips:
+        if key:
+            storage.delete(key)
 
 
 def _apply(session: Session, album: Album, data: AlbumIn) -> None:

@@ -230,11 +230,11 @@ def materialize(
     payload = job.payload
     project_id = int(payload["project_id"])
     stored = titles.store_titles(session, project_id, job.id, [album_title, *track_titles])
-    for title in stored:
-        title.picked = True  # used on this album
+    for row in stored:
+        row.picked = True  # used on this album
     made_tracks = []
-    for piece, title in zip(pieces, track_titles, strict=True):
-        track = Track(project_id=project_id, name=title, edl=edit_list(piece).to_json(), revision=1)
+    for piece, name in zip(pieces, track_titles, strict=True):
+        track = Track(project_id=project_id, name=name, edl=edit_list(piece).to_json(), revision=1)
         session.add(track)
         made_tracks.append(track)
     cover_id = None

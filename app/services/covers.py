@@ -183,8 +183,8 @@ def update_cover(
     if set_crop:
         cover = get_cover(session, cover_id)
         project_id, params = cover.project_id, dict(cover.params)
-        session.rollback()  # end the read before the slow image work
         original = str(params.get("original") or cover.path)
+        session.rollback()  # end the read before the slow image work
         if crop is not None:
             new_key, box = _crop(storage, project_id, cover_id, original, crop, int(params["size"]))
         else:

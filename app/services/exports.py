@@ -220,12 +220,13 @@ def plan_export(
     if cover is not None and cover_path is not None and not cover_path.is_file():
         raise Conflict(f"the image file of cover {cover.id} is missing")
     clip_ids = sorted({int(c) for p in planned for c in p.render.edl.clip_ids()})
+    clips = _clip_provenance(session, clip_ids)
     provenance = {
         "album": {k: snapshot[k] for k in ("album_id", "project_id", "title", "artist", "year")},
         "cover": _cover_provenance(cover),
-        "clips": _clip_provenance(session, clip_ids),
+        "clips": clips,
+        "runs": _run_provenance(session, {int(c["run_id"]) for c in clips}),
     }
-    provenance["runs"] = _run_provenance(session, {c["run_id"] for c in provenance["clips"]})
     session.rollback()
     meta = AlbumMeta(
         title=snapshot["title"], artist=snapshot["artist"], year=snapshot["year"],
@@ -281,10 +282,8 @@ class Release:
     key: str
     size_bytes: int
     sha256: str
-    members: list[str]
     notes: list[str]
     problems: list[str]
-    tracks: list[dict[str, Any]]  # per track: title, file, integrated_lufs, true_peak_dbtp...
 
 
 def build_release(storage: Storage, plan: ExportPlan, *, report: Report, check: Check) -> Release:
@@ -345,7 +344,7 @@ def build_release(storage: Storage, plan: ExportPlan, *, report: Report, check: 
         shutil.rmtree(staging, ignore_errors=True)
     return Release(
         key=plan.key, size_bytes=dest.stat().st_size, sha256=_sha256(dest),
-        members=result.members, notes=result.notes, problems=problems, tracks=per_track,
+        notes=result.notes, problems=problems,
     )
 
 
@@ -391,12 +390,11 @@ def record_release(session: Session, export_id: int, release: Release) -> None:
     export.updated_at = utcnow()
 
 
-def record_end(session: Session, export_id: int, status: str, error: str | None = None) -> None:
-    """Mark an unfinished export failed/cancelled/queued; no commit."""
+def record_status(
+    session: Session, export_id: int, status: str, error: str | None = None
+) -> None:
+    """Set an unfinished export's status (running, failed, cancelled, queued); no commit."""
     export = session.get(Export, export_id)
     if export is not None and export.status != "succeeded":
         export.status, export.error, export.updated_at = status, error, utcnow()
 
-
-def mark_running(session: Session, export_id: int) -> None:
-    record_end(session, export_id, "running")

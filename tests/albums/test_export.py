@@ -189,6 +189,11 @@ def test_the_download_is_an_attachment_with_ranges(
     assert head.status_code == 200 and head.headers["content-length"] == str(export["size_bytes"])
     listed = client.get(f"{API}/albums/{album['id']}/exports").json()["data"]
     assert [e["id"] for e in listed] == [export["id"]]
+    zips = list(storage_of(client).root.glob("projects/*/exports/*.zip"))
+    assert len(zips) == 1
+    assert client.delete(f"{API}/albums/{album['id']}").status_code == 204
+    assert client.get(f"{API}/exports/{export['id']}").status_code == 404
+    assert not zips[0].exists()  # deleting the album deletes its release files
 
 
 def test_exports_need_tracks_and_known_formats(client: TestClient, worker: Worker) -> None:
