@@ -211,13 +211,13 @@ def test_the_heartbeat_writes_progress_while_the_runner_works(recorded: Recorded
 
     def runner(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, Any]:
         lease.report(progress=0.25, message="epoch 1/4")
-        time.sleep(0.3)  # no callback at all for a while: the thread still beats
+        reported = utcnow()
+        time.sleep(1.0)  # no callback at all for a while: the thread still beats
         with rt.reading() as s:
             job = s.get(Job, job_id)
             assert job is not None
             beats.append((job.progress, job.message))
-            assert job.heartbeat_at is not None
-            assert utcnow() - job.heartbeat_at < timedelta(seconds=0.2)
+            assert job.heartbeat_at is not None and job.heartbeat_at > reported
         return {}
 
     execute(rt, NODE, job_id, runner)
