@@ -6,7 +6,6 @@ a real worker process instead.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.main import create_app
-from app.migrate import upgrade
 from app.queue import RecordingQueue
 from app.settings import Settings
+from tests.app.conftest import sqlite_copy, sqlite_template  # noqa: F401 - fixture reused
 from tests.worker.conftest import embedded  # noqa: F401 - the real-worker stack, reused
 from worker import album_runners
 from worker.lease import execute
@@ -33,20 +32,12 @@ RUNNERS = {
 }
 
 
-@pytest.fixture(scope="session")
-def catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("albums-template") / "albumbot.sqlite3"
-    upgrade(Settings(data_dir=path.parent, database_url=f"sqlite:///{path}"))
-    return path
-
-
 @pytest.fixture
-def settings(catalog_template: Path, tmp_path: Path) -> Settings:
+def settings(sqlite_template: Path, tmp_path: Path) -> Settings:
+    """A migrated SQLite catalog of its own, with fast job leases."""
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    shutil.copy(catalog_template, data_dir / "albumbot.sqlite3")
     return Settings(
-        data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'albumbot.sqlite3'}",
+        data_dir=data_dir, database_url=sqlite_copy(sqlite_template, data_dir),
         heartbeat_interval_s=0.2, job_stale_after_s=5.0,
     )
 
