@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app import auth
 from app.queue import TaskQueue
 from app.settings import Settings
 from app.storage import Storage
@@ -62,17 +62,21 @@ IdempotencyKey = Annotated[
 bearer = HTTPBearer(auto_error=False, description="the value of ALBUMBOT_API_TOKEN")
 
 
-def require_token(
+async def require_token(
+    request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
-    """401 with `WWW-Authenticate: Bearer` unless the request carries the configured token."""
+    """Programs: the bearer token. Browsers: the curator's session cookie plus CSRF proof on
+    changes (app/auth.py). Otherwise 401 with `WWW-Authenticate: Bearer`."""
     expected = settings.api_token
     if expected is None:
         return
+    if credentials is None and auth.has_session(request, expected):
+        await auth.check_csrf(request, expected)
+        return
     given = credentials.credentials if credentials is not None else ""
-    # Constant time, so response timing does not reveal how much of a guess was right.
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    if not auth.same(given, expected):
         raise HTTPException(
             status_code=401,
             detail="missing or wrong bearer token",

@@ -7,7 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from markupsafe import Markup
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
@@ -43,12 +44,31 @@ def fmt_db(value: float | None, unit: str = "") -> str:
     return "–" if value is None else f"{value:.1f}{unit}"
 
 
+def csrf_field(request: Request) -> Markup:
+    """The hidden CSRF field for a plain HTML form that posts (empty when the studio is open)."""
+    from app import auth
+
+    token = request.app.state.settings.api_token
+    if token is None:
+        return Markup("")
+    return Markup('<input type="hidden" name="{}" value="{}">').format(auth.CSRF_FIELD, auth.csrf_value(token))
+
+
+def signed_in(request: Request) -> bool:
+    from app import auth
+
+    token = request.app.state.settings.api_token
+    return token is not None and auth.has_session(request, token)
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
     env.trim_blocks = True
     env.lstrip_blocks = True
     env.globals["static_url"] = static_url
+    env.globals["csrf_field"] = csrf_field
+    env.globals["signed_in"] = signed_in
     env.filters["time"] = fmt_time
     env.filters["db"] = fmt_db
     env.filters["as_json"] = lambda rows: [r.as_json() for r in rows]
@@ -68,9 +88,11 @@ class RevalidatedStaticFiles(StaticFiles):
 
 def install(app: FastAPI) -> None:
     """Mount /static and add the page routes to `app`."""
-    from app.web import albums, pages
+    from app.web import albums, login, pages
 
     app.state.templates = make_templates()
     app.mount("/static", RevalidatedStaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.include_router(pages.router)
-    app.include_router(albums.router)
+    guard = [Depends(login.curator)]  # signed in when a token is set; CSRF-safe changes
+    app.include_router(login.router)
+    app.include_router(pages.router, dependencies=guard)
+    app.include_router(albums.router, dependencies=guard)

@@ -237,3 +237,13 @@ PAGES: dict[str, type] = {
     "clip.html": ClipContext,
     "track.html": TrackContext,
 }
+
+
+@dataclass(frozen=True)
+class LoginContext:
+    """login.html: the token form shown when the studio is protected."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    next_url: str = doc("where to go after signing in")
+    error: str = doc("why the last attempt failed, or empty", default="")
+    page_data: dict[str, str] = doc("JSON for the page script", default_factory=dict)

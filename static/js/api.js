@@ -8,8 +8,15 @@ export class Problem extends Error {
   }
 }
 
+/** The CSRF token our pages send with every change when the studio is protected (app/auth.py). */
+export function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)albumbot_csrf=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
 export async function api(method, url, body) {
   const init = { method, headers: { Accept: "application/json" } };
+  if (method !== "GET" && method !== "HEAD") init.headers["X-CSRF-Token"] = csrfToken();
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -1,4 +1,5 @@
 // The project page: uploads through the API with progress, and forms that show problems inline.
+import { csrfToken } from "./api.js";
 import { toast } from "./keys.js";
 
 function upload(form) {
@@ -7,6 +8,7 @@ function upload(form) {
     e.preventDefault();
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
+    xhr.setRequestHeader("X-CSRF-Token", csrfToken());
     xhr.upload.onprogress = (ev) => {
       if (ev.lengthComputable) status.textContent = `uploading ${Math.round((100 * ev.loaded) / ev.total)}%`;
     };

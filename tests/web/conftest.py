@@ -43,8 +43,8 @@ class Studio:
         return self.app.state.storage
 
 
-def make_studio(tmp: Path, **seed: Any) -> Studio:
-    settings = Settings(data_dir=tmp / "data", sse_poll_s=0.05)
+def make_studio(tmp: Path, *, api_token: str | None = None, **seed: Any) -> Studio:
+    settings = Settings(data_dir=tmp / "data", sse_poll_s=0.05, api_token=api_token)
     upgrade(settings)
     app = create_app(settings, queue=RecordingQueue())
     with app.state.session_factory() as session:
