@@ -226,7 +226,7 @@ def _make_album(
         job = session.get(Job, lease.job_id)
         assert job is not None
         album = auto_album.materialize(
-            session, job, pieces, names, album_title, made,
+            session, rt.storage, job, pieces, names, album_title, made,
             cover_inputs.source_ids if cover_inputs else [],
         )
         job.payload = {

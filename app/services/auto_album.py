@@ -25,8 +25,9 @@ from app import jobs
 from app.audio.edl import EditItem, EditList
 from app.catalog import Album, AlbumTrack, Checkpoint, Clip, Job, Run, Track
 from app.queue import TaskQueue
+from app.storage import Storage
 from app.schemas.albums import AutoAlbumIn
-from app.services import covers, exports, titles
+from app.services import covers, exports, titles, tracks
 from app.services.errors import Conflict, NotFound
 from app.services.jobs import scoped_key, submit
 from app.services.projects import get_project
@@ -216,6 +217,7 @@ def edit_list(piece: Piece) -> EditList:
 
 def materialize(
     session: Session,
+    storage: Storage,
     job: Job,
     pieces: Sequence[Piece],
     track_titles: Sequence[str],
@@ -243,6 +245,8 @@ def materialize(
         cover_row[0].picked = False
         cover_id = cover_row[0].id
     session.flush()
+    for track in made_tracks:  # revision 1's history, as for a track made in the studio
+        tracks.write_revision(storage, track)
     album = Album(
         project_id=project_id, title=album_title, artist=payload["artist"], cover_id=cover_id,
     )

@@ -111,7 +111,7 @@ def create_track(
     track = Track(project_id=project_id, name=name, edl=_as_column(parsed), revision=1)
     session.add(track)
     session.flush()
-    _write_revision(storage, track)
+    write_revision(storage, track)
     session.commit()
     return track
 
@@ -154,7 +154,7 @@ def save_track(
         track.name = name
     track.revision += 1
     track.updated_at = utcnow()
-    _write_revision(storage, track)
+    write_revision(storage, track)
     session.commit()
     return track
 
@@ -227,7 +227,8 @@ def _render_key(track: Track, revision: int) -> str:
     return f"{_folder(track)}/render-r{revision:06d}.wav"
 
 
-def _write_revision(storage: Storage, track: Track) -> None:
+def write_revision(storage: Storage, track: Track) -> None:
+    """Keep this revision's EDL beside the media (the history `list_revisions` reads)."""
     doc = {
         "revision": track.revision,
         "saved_at": utcnow().isoformat(),

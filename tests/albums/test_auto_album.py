@@ -77,6 +77,9 @@ def test_the_same_seed_picks_the_same_clips_and_titles(
         assert (item["clip_id"], item["start_s"], item["end_s"]) == (
             piece["clip_id"], piece["start_s"], piece["end_s"]
         )
+        # Its history starts at revision 1, like a song made in the studio.
+        revisions = client.get(f"{API}/tracks/{track_id}/revisions").json()
+        assert [r["revision"] for r in revisions["data"]] == [1], revisions
 
 
 def test_clips_of_the_last_epoch_by_default(client: TestClient, worker: Worker, project: int) -> None:
