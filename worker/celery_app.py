@@ -98,6 +98,7 @@ class WorkerState:
     settings: Settings
     runtime: Runtime | None = None
     controller: Any = None  # celery.worker.WorkController, in the main process
+    main_pid: int | None = None  # the worker's main process
     sweeper: Sweeper | None = None
 
 
@@ -132,9 +133,11 @@ def _connect_signals(app: Celery, state: WorkerState) -> None:
 
     def on_worker_init(sender: Any = None, **_: Any) -> None:
         if getattr(sender, "app", None) is app:
-            state.controller = sender
+            state.controller, state.main_pid = sender, os.getpid()
 
     def on_process_init(sender: Any = None, **_: Any) -> None:
+        if os.getpid() == state.main_pid:
+            return  # the solo pool sends this too, in the main process: nothing was forked
         # A prefork child, just forked: forget the parent's connections, build our own.
         if state.runtime is not None:
             state.runtime.forget_inherited_connections()

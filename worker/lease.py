@@ -81,6 +81,11 @@ class Lease:
         if self.should_stop():
             raise Stopped(self.stop_reason)
 
+    def cancel_requested(self) -> bool:
+        """Ask the catalog now (not the last heartbeat) whether the job was asked to stop."""
+        with self.rt.reading() as session:
+            return bool(session.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)))
+
     @property
     def stop_reason(self) -> StopReason:
         return "cancel" if self._cancel.is_set() else "shutdown"
@@ -214,6 +219,12 @@ def execute(rt: Runtime, node: str, job_id: int, runner: Runner) -> dict[str, An
                     logger.info("job %d handed back to the queue (shutdown)", job_id)
                 return None
             except Exception as exc:
+                if lease.cancel_requested():
+                    # Asked to stop, and what it worked on went away first (a project deleted
+                    # under a running job takes its rows and files): that is a cancel, not a bug.
+                    logger.info("job %d cancelled (%s)", job_id, describe(exc))
+                    lease.cancel()
+                    return None
                 error = describe(exc)
                 logger.error("job %d failed: %s", job_id, error)
                 try:

@@ -136,3 +136,20 @@ def test_killed_pool_child_is_redelivered_and_a_poison_job_stops_after_max_attem
     # The worker itself lives on, ready for other jobs.
     assert worker.process is not None and worker.process.poll() is None
     assert len(clips_of(c, pid, rid)) >= 2  # what was made before is kept
+
+
+def test_a_solo_pool_worker_hands_its_job_back_on_sigterm(stack: Stack) -> None:
+    """`--pool solo` runs the job in the worker's main process, where Celery's own SIGTERM
+    handler must stay in charge (warm shutdown) and still stop the job between steps."""
+    c = stack.client
+    worker = stack.new_worker()
+    worker.pool = "solo"
+    worker.start()
+    pid = new_project(c)
+    run = start_run(c, pid, tiny_run(200, segments=32))
+    wait_for(lambda: run_state(c, run["id"])["current_epoch"] >= 1, 60, what="training")
+    took = worker.stop()
+    assert took < 15, f"warm shutdown took {took:.1f} s"
+    job = job_row(stack, run["job_id"])
+    assert (job.status, job.attempt, job.payload.get("handed_back")) == ("queued", 1, 1)
+    assert "Warm shutdown" in worker.log()

@@ -231,3 +231,17 @@ def test_reading_sessions_do_not_hold_the_write_lock(recorded: Recorded) -> None
         t0 = time.monotonic()
         new_run_job(rt)  # ...does not make a writer wait (busy timeout: 10 s)
         assert time.monotonic() - t0 < 1
+
+
+def test_a_runner_that_breaks_after_a_cancel_request_ends_cancelled(recorded: Recorded) -> None:
+    rt = recorded.rt
+    job_id, run_id = new_run_job(rt)
+
+    def runner(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, Any]:
+        with rt.sessions() as s:  # the project is being deleted: stop, then its rows vanish
+            jobs.request_cancel(s, job_id)
+        raise FileNotFoundError("projects/1/runs/1/checkpoints/epoch-0001.pt")
+
+    assert execute(rt, NODE, job_id, runner) is None
+    job, run = rows(rt, job_id, run_id)
+    assert (job.status, job.error, run.status) == ("cancelled", None, "cancelled")
