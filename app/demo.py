@@ -41,14 +41,16 @@ DEMO_TRACKS, DEMO_TRACK_SECONDS, DEMO_SAMPLE_RATE = 3, 50.0, 22050
 # 2-vCPU box. Then 3 clips of 6 s are generated together (about 3 s on one thread). Measured
 # from `albumbot up --demo` on an empty data dir to the first clips in the catalog: 15-25 s;
 # 60 epochs take about 10 minutes, each adding clips that sound a little more like the album.
-DEMO_RUN = RunConfigIn(
-    preset="tiny",
-    epochs=60,
-    clips_per_epoch=3,
-    clip_seconds=6.0,
-    chunks=64,
-    seed=0,
-    train={"max_segments_per_chunk": 48},
+DEMO_RUN = RunConfigIn.model_validate(
+    {
+        "preset": "tiny",
+        "epochs": 60,
+        "clips_per_epoch": 3,
+        "clip_seconds": 6.0,
+        "chunks": 64,
+        "seed": 0,
+        "train": {"max_segments_per_chunk": 48},
+    }
 )
 
 DEMO_TITLES = (

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery, signals
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 
 from app.settings import Settings, broker_config, ensure_broker_dirs
 from worker.runtime import Runtime
@@ -81,7 +81,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_cancel_long_running_tasks_on_connection_loss": False,
         # Each queue on its own direct exchange, named like the queue: what the web process's
         # `send_task(name, queue=...)` declares, so both sides route a message the same way.
-        "task_queues": tuple(Queue(q, Exchange(q, "direct"), routing_key=q) for q in QUEUES),
+        "task_queues": tuple(
+            Queue(q, Exchange(q, "direct"), routing_key=q)  # type: ignore[no-untyped-call]
+            for q in QUEUES
+        ),
         "task_default_queue": CPU_QUEUE,
         "task_create_missing_queues": False,
         "task_routes": TASK_ROUTES,
@@ -108,14 +111,14 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("albumbot", include=["worker.tasks", "worker.album_tasks"])
     app.conf.update(celery_config(settings))
     state = WorkerState(settings)
-    app.albumbot = state  # type: ignore[attr-defined]
+    app.albumbot = state
     _connect_signals(app, state)
     return app
 
 
 def runtime_of(app: Celery) -> Runtime:
     """The current process's Runtime (built on first use: the main process, or a solo pool)."""
-    state: WorkerState = app.albumbot  # type: ignore[attr-defined]
+    state: WorkerState = app.albumbot
     if state.runtime is None:
         state.runtime = Runtime.create(state.settings, _publisher(app))
     return state.runtime

@@ -15,13 +15,13 @@ from worker.celery_app import runtime_of
 from worker.lease import execute
 
 
-@shared_task(name="run-training", bind=True)
-def run_training(self: Task, job_id: int) -> dict[str, Any] | None:  # type: ignore[type-arg]
+@shared_task(name="run-training", bind=True)  # type: ignore[untyped-decorator]
+def run_training(self: Task, job_id: int) -> dict[str, Any] | None:
     """Prepare the dataset, train, and generate clips after every epoch (payload: run_id)."""
     return execute(runtime_of(self.app), self.request.hostname, job_id, runners.run_training)
 
 
-@shared_task(name="generate-clips", bind=True)
-def generate_clips(self: Task, job_id: int) -> dict[str, Any] | None:  # type: ignore[type-arg]
+@shared_task(name="generate-clips", bind=True)  # type: ignore[untyped-decorator]
+def generate_clips(self: Task, job_id: int) -> dict[str, Any] | None:
     """More clips from one checkpoint (payload: checkpoint_id, n, seconds, temperature, seed)."""
     return execute(runtime_of(self.app), self.request.hostname, job_id, runners.generate_more)
