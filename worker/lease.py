@@ -131,7 +131,12 @@ class Lease:
         try:
             yield self
         finally:
-            self._done.set()
+            self._halt()
+
+    def _halt(self) -> None:
+        """Stop beating (before writing an end state, so no beat lands after it)."""
+        self._done.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
 
     def _loop(self) -> None:
@@ -141,16 +146,19 @@ class Lease:
     # -- end states ---------------------------------------------------------------------------
 
     def finish(self, result: dict[str, Any]) -> None:
+        self._halt()
         with self.rt.session() as session:
             self.mark_run(session, status="succeeded", error=None)
             jobs.finish(session, self.job_id, self.attempt, result=result)
 
     def fail(self, error: str) -> None:
+        self._halt()
         with self.rt.session() as session:
             self.mark_run(session, status="failed", error=error)
             jobs.fail(session, self.job_id, self.attempt, error)
 
     def cancel(self) -> None:
+        self._halt()
         with self.rt.session() as session:
             self.mark_run(session, status="cancelled", error=None)
             jobs.cancel(session, self.job_id, self.attempt, message="cancelled; made so far: kept")
@@ -163,6 +171,7 @@ class Lease:
         of any worker (a restarted worker sweeps at once) publishes it. A hand-back is not a
         failed attempt: it raises the job's attempt budget by one (see `_claim`).
         """
+        self._halt()
         with self.rt.session() as session:
             self.mark_run(session, status="queued", error=None)
             payload = session.scalar(select(Job.payload).where(Job.id == self.job_id)) or {}
