@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MB = 1024 * 1024
@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     broker_url: str = ""
     # Bearer token for /api/v1; None leaves the API open (the embedded, single-user studio).
     api_token: str | None = None
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: Any) -> Any:
+        # `ALBUMBOT_API_TOKEN=` (as docker-compose's ${ALBUMBOT_API_TOKEN:-} gives) means "open",
+        # not "the empty string is the password".
+        return None if isinstance(value, str) and not value.strip() else value
 
     max_upload_bytes: int = Field(500 * MB, gt=0)  # one uploaded file
     max_request_bytes: int = Field(2048 * MB, gt=0)  # one upload request, all files together

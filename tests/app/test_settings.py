@@ -36,3 +36,10 @@ def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 def test_image_pixel_limit_stays_under_pillows_own() -> None:
     with pytest.raises(ValueError):
         Settings(max_image_pixels=200_000_000)
+
+
+def test_blank_api_token_leaves_the_studio_open(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ALBUMBOT_API_TOKEN", "  ")
+    assert Settings(data_dir=tmp_path).api_token is None
+    monkeypatch.setenv("ALBUMBOT_API_TOKEN", "")
+    assert Settings(data_dir=tmp_path).api_token is None
