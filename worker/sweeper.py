@@ -8,7 +8,8 @@ can separate them, and late acks plus redelivery alone cover none of them well:
 - **A message that got lost** (A7): Redis restarted without persistence, or the embedded
   filesystem broker, which hands a message over by deleting its file, lost it with a SIGKILLed
   worker. The job stays `queued`, or `running` under a dead lease; the sweeper publishes it
-  again after `republish_after_s`, or requeues it (below).
+  again once it waited `republish_after_s` while nothing ran on its queue, or requeues it
+  (below).
 - **A worker that died mid-job** (A3, A4, A6): the job is `running` but nothing renews its
   heartbeat. Once the heartbeat is older than `job_stale_after_s` (or at once, when the dead
   lease belonged to a process of this very node) the sweeper moves it back to `queued` and
@@ -123,6 +124,9 @@ def sweep(rt: Runtime, node: str, *, now: datetime | None = None) -> SweepReport
     never = now - timedelta(seconds=settings.sweep_interval_s)
     again = now - timedelta(seconds=settings.republish_after_s)
     with rt.reading() as session:
+        # A queue with a job running is busy, not broken: its queued jobs are waiting their
+        # turn, and publishing them again every period would only pile up duplicates.
+        busy = set(session.scalars(select(Job.queue).where(Job.status == "running")))
         waiting = session.execute(
             select(Job.id, Job.task, Job.queue)
             .where(
@@ -131,7 +135,7 @@ def sweep(rt: Runtime, node: str, *, now: datetime | None = None) -> SweepReport
                 or_(
                     Job.id.in_(report.requeued),
                     (Job.enqueued_at.is_(None) & (Job.created_at < never)),
-                    Job.enqueued_at < again,
+                    (Job.enqueued_at < again) & Job.queue.not_in(busy),
                 ),
             )
             .order_by(Job.id)

@@ -42,7 +42,13 @@ def test_a_message_lost_by_the_broker_is_published_again_after_a_while(recorded:
     age(recorded, job_id, 30, enqueued_at=utcnow() - timedelta(seconds=30))
     assert sweep(recorded.rt, NODE).published == []  # published 30 s ago: maybe still waiting
     age(recorded, job_id, 120, enqueued_at=utcnow() - timedelta(seconds=120))  # > 60 s
-    assert sweep(recorded.rt, NODE).published == [job_id]
+    busy, _ = new_run_job(recorded.rt)
+    with recorded.rt.sessions() as s:
+        jobs.claim(s, busy, "busy@elsewhere/7")
+    assert sweep(recorded.rt, NODE).published == []  # its queue is busy: it waits its turn
+    with recorded.rt.sessions() as s:
+        jobs.finish(s, busy, 1)
+    assert sweep(recorded.rt, NODE).published == [job_id]  # an idle queue and still waiting
 
 
 def test_a_cancelled_or_finished_job_is_never_published(recorded: Recorded) -> None:
