@@ -89,7 +89,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     migrate = sub.add_parser(
         "migrate",
         help="bring the catalog database to the latest schema",
-        description="Run Alembic migrations against ALBUMBOT_DATABASE_URL (or the data dir's SQLite).",
+        description=(
+            "Run Alembic migrations against ALBUMBOT_DATABASE_URL (or the data dir's SQLite)."
+        ),
     )
     _common(migrate)
     migrate.add_argument("--revision", default="head", help="target revision (default %(default)s)")
@@ -97,11 +99,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, help="data directory (default: ALBUMBOT_DATA_DIR or ./data)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="data directory (default: ALBUMBOT_DATA_DIR or ./data)"
+    )
 
 
 def _listen(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default %(default)s)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default %(default)s)"
+    )
     parser.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
 
 

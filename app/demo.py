@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 from PIL import Image, ImageDraw, ImageFilter
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.catalog import Project, Run, SourceImage, SourceTitle, SourceTrack
 from app.db import make_engine, session_factory
@@ -84,11 +84,11 @@ def ensure_demo(settings: Settings, *, queue: TaskQueue | None = None) -> DemoIn
         with session_factory(engine)() as session:
             project = _find_or_create(session)
             pid = project.id
-            if not session.scalar(select(SourceTrack.id).where(SourceTrack.project_id == pid).limit(1)):
+            if not _has(session, SourceTrack.project_id, pid):
                 _upload_album(session, storage, pid)
-            if not session.scalar(select(SourceTitle.id).where(SourceTitle.project_id == pid).limit(1)):
+            if not _has(session, SourceTitle.project_id, pid):
                 projects.replace_titles(session, pid, DEMO_TITLES)
-            if not session.scalar(select(SourceImage.id).where(SourceImage.project_id == pid).limit(1)):
+            if not _has(session, SourceImage.project_id, pid):
                 _upload_cover(session, storage, pid, settings.max_image_pixels)
             run = session.scalars(select(Run).where(Run.project_id == pid).order_by(Run.id)).first()
             if run is None:
@@ -99,6 +99,10 @@ def ensure_demo(settings: Settings, *, queue: TaskQueue | None = None) -> DemoIn
         if isinstance(publisher, CeleryQueue):
             publisher.close()
         engine.dispose()
+
+
+def _has(session: Session, column: InstrumentedAttribute[int], project_id: int) -> bool:
+    return session.scalar(select(column).where(column == project_id).limit(1)) is not None
 
 
 def _find_or_create(session: Session) -> Project:

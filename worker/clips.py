@@ -119,7 +119,9 @@ def make_clips(
             paths = _generate(rt, lease, model, target, batch, have, seconds, temperature, device)
             for index, path in zip(batch.indices, paths):
                 if index not in have:
-                    added += _store(rt, lease, target, index, batch.seed, temperature, path, sample_rate)
+                    added += _store(
+                        rt, lease, target, index, batch.seed, temperature, path, sample_rate
+                    )
     return added
 
 

@@ -46,12 +46,18 @@ class PreparedDataset:
 def dataset_config(config: dict[str, Any]) -> DatasetConfig:
     """The engine's preparation settings for a resolved run config."""
     return DatasetConfig(
-        sample_rate=int(config["sample_rate"]), n_chunks=int(config["chunks"]), seed=int(config["seed"])
+        sample_rate=int(config["sample_rate"]),
+        n_chunks=int(config["chunks"]),
+        seed=int(config["seed"]),
     )
 
 
 def ensure_dataset(
-    rt: Runtime, lease: Lease, project_id: int, sources: Sequence[SourceFile], config: dict[str, Any]
+    rt: Runtime,
+    lease: Lease,
+    project_id: int,
+    sources: Sequence[SourceFile],
+    config: dict[str, Any],
 ) -> PreparedDataset:
     """The prepared dataset for these sources and settings, preparing it if needed."""
     key = dataset_key([s.sha256 for s in sources], config)

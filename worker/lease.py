@@ -115,7 +115,7 @@ class Lease:
         except LeaseLost:
             logger.warning("job %d: attempt %d lost its lease", self.job_id, self.attempt)
             self._lost.set()
-        except Exception:  # noqa: BLE001 - a DB outage: keep trying, give up before others take over
+        except Exception:  # noqa: BLE001 - a DB outage: retry, give up before others take over
             logger.exception("job %d: heartbeat failed", self.job_id)
             # Stop before the lease can be considered stale elsewhere (RELIABILITY 41): two
             # copies of one training run must never write at once.
@@ -273,10 +273,11 @@ def _claim(rt: Runtime, node: str, job_id: int) -> tuple[int, dict[str, Any], in
         except GaveUp as exc:
             logger.error("job %d: %s", job_id, exc)
             if run_id is not None:
+                error = session.scalar(select(Job.error).where(Job.id == job_id))
                 session.execute(
                     update(Run)
                     .where(Run.id == run_id, Run.job_id == job_id)
-                    .values(status="failed", error=session.scalar(select(Job.error).where(Job.id == job_id)))
+                    .values(status="failed", error=error)
                 )
             return None
         except LeaseNotAcquired as exc:

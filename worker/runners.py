@@ -249,7 +249,9 @@ def _allocate(
         session.execute(
             select(Checkpoint.id).where(Checkpoint.id == checkpoint_id).with_for_update()
         )
-        top = session.scalar(select(func.max(Clip.index)).where(Clip.checkpoint_id == checkpoint_id))
+        top = session.scalar(
+            select(func.max(Clip.index)).where(Clip.checkpoint_id == checkpoint_id)
+        )
         first = max(int(config.get("clips_per_epoch", 0)), -1 if top is None else top + 1)
         others = session.scalars(
             select(Job.payload).where(
@@ -263,6 +265,8 @@ def _allocate(
             if other.get("checkpoint_id") == checkpoint_id and "first_index" in other:
                 first = max(first, int(other["first_index"]) + int(other["n"]))
         session.execute(
-            update(Job).where(Job.id == lease.job_id).values(payload={**payload, "first_index": first})
+            update(Job)
+            .where(Job.id == lease.job_id)
+            .values(payload={**payload, "first_index": first})
         )
     return first
