@@ -242,7 +242,7 @@ def _allocate(
 
     One transaction that allocators take in turn (the checkpoint row locked FOR UPDATE on
     PostgreSQL; BEGIN IMMEDIATE on SQLite): past the existing clips, the indices the run itself
-    generates for this epoch, and what other unfinished generate jobs reserved. A redelivered
+    generates for this epoch, and what other unfinished generate (and auto-album) jobs reserved. A redelivered
     job finds its reservation in the payload and makes the very same clips.
     """
     with lease.fenced() as session:
@@ -255,7 +255,8 @@ def _allocate(
         first = max(int(config.get("clips_per_epoch", 0)), -1 if top is None else top + 1)
         others = session.scalars(
             select(Job.payload).where(
-                Job.kind == "generate",
+                # auto albums in mode=generate reserve indices through this same function
+                Job.kind.in_(("generate", "auto-album")),
                 Job.project_id == project_id,
                 Job.id != lease.job_id,
                 Job.status.in_(("queued", "running")),

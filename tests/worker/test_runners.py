@@ -138,3 +138,22 @@ def test_a_deleted_checkpoint_fails_the_generate_job_readably(recorded: Recorded
         row = s.get(Job, job.id)
         assert row is not None and row.status == "failed"
         assert row.error == "the checkpoint file of epoch 1 is missing from media storage"
+
+
+def test_generated_auto_albums_reserve_clip_indices_too(recorded: Recorded) -> None:
+    """An auto album in mode=generate makes its clips through generate_more; a generate job on
+    the same checkpoint must start after its reservation, not on top of it."""
+    rt = recorded.rt
+    project_id, run_id = trained_run(rt, epochs=1)
+    with rt.reading() as s:
+        checkpoint_id = s.scalar(select(Checkpoint.id).where(Checkpoint.run_id == run_id))
+    with rt.sessions() as s:
+        album_job = Job(kind="auto-album", task="auto-album", queue="gpu", status="running",
+                        project_id=project_id,
+                        payload={"checkpoint_id": checkpoint_id, "n": 4, "first_index": 2})
+        s.add(album_job)
+        s.commit()
+        job = runs.generate_clips(s, RecordingQueue(), checkpoint_id, GenerateIn(n=1, seconds=0.25, seed=3))
+        mine = job.id
+    result = execute(rt, NODE, mine, runners.generate_more)
+    assert result is not None and result["first_index"] == 6
