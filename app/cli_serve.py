@@ -1,7 +1,8 @@
 """`albumbot up`, `web`, `worker` and `migrate`: serving the studio, the API and the workers.
 
 `up` is the embedded studio on one machine: it migrates, optionally creates the demo, then runs
-the web app and one worker (both queues) as child processes sharing one data directory (SQLite,
+the web app and a worker per queue (gpu: training and generation; cpu: titles, covers, exports)
+as child processes sharing one data directory (SQLite,
 filesystem broker, media), and stops them all on Ctrl-C. `web` and `worker` start one role each
 for the distributed shape (docker-compose.yml). Nothing here imports torch: the worker command
 loads worker code only once it runs.
@@ -32,10 +33,11 @@ READY_TIMEOUT_S = 120.0
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = sub.add_parser(
         "up",
-        help="the embedded studio: web app + one worker + SQLite + embedded broker",
+        help="the embedded studio: web app + workers + SQLite + embedded broker",
         description=(
-            "Migrate the catalog, then run the web app and one worker (gpu and cpu queues) as "
-            "child processes, all data under one directory. Ctrl-C stops everything; a training "
+            "Migrate the catalog, then run the web app and two single-process workers (one for "
+            "the gpu queue: training and generation; one for the cpu queue: titles, covers, "
+            "exports) as child processes, all data under one directory. Ctrl-C stops everything; a training "
             "run in progress hands itself back to the queue and continues at the next start."
         ),
         epilog="Example: albumbot up --demo --port 8000 --data-dir ./data",
@@ -184,8 +186,12 @@ def run_up(args: argparse.Namespace) -> int:
 
     env = {**os.environ, "ALBUMBOT_DATA_DIR": str(data_dir)}
     cli = [sys.executable, "-m", "app.cli"]
+    # Two single-process workers rather than one serving both queues: a training run holds the
+    # gpu worker for minutes to hours, and titles, covers and exports (cpu queue) should not
+    # wait behind it.
     commands = {
-        "worker": [*cli, "worker", "--queues", ",".join(QUEUES), "--concurrency", "1"],
+        "worker-gpu": [*cli, "worker", "--queues", "gpu", "--concurrency", "1", "--name", "albumbot-gpu@%h"],
+        "worker-cpu": [*cli, "worker", "--queues", "cpu", "--concurrency", "1", "--name", "albumbot-cpu@%h"],
         "web": [*cli, "web", "--no-migrate", "--host", args.host, "--port", str(args.port)],
     }
     stop_signal: list[int] = []
