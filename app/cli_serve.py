@@ -239,15 +239,15 @@ def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], stop: li
 
 
 def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    """SIGTERM each child's process group (worker first: it hands its job back), then wait;
-    SIGKILL whatever is left after the grace period, so nothing is orphaned."""
-    for name in ("worker", "web"):
-        if name in children and children[name].poll() is None:
+    """SIGTERM each child's process group (workers first: a worker hands its job back), then
+    wait; SIGKILL whatever is left after the grace period, so nothing is orphaned."""
+    order = sorted(children, key=lambda name: name == "web")  # workers, then web
+    for name in order:
+        if children[name].poll() is None:
             children[name].send_signal(signal.SIGTERM)  # the main process: a warm shutdown
-    for name, grace in (("worker", WORKER_STOP_S), ("web", WEB_STOP_S)):
-        process = children.get(name)
-        if process is None:
-            continue
+    for name in order:
+        process = children[name]
+        grace = WEB_STOP_S if name == "web" else WORKER_STOP_S
         try:
             process.wait(grace)
         except subprocess.TimeoutExpired:
