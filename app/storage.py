@@ -9,6 +9,7 @@ into place with `os.replace`, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import unicodedata
@@ -60,6 +61,15 @@ def _truncate_utf8(name: str, limit: int) -> str:
     room = limit - len(suffix.encode())
     stem = stem.encode()[:room].decode("utf-8", errors="ignore")
     return stem + suffix
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (uploads and exports can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class Storage:

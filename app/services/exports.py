@@ -13,7 +13,6 @@ UX.md §4: render each track's EDL (float, 44.1 kHz) → sequence the joins (`al
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -46,7 +45,7 @@ from app.queue import TaskQueue
 from app.services import albums, tracks
 from app.services.errors import Conflict, NotFound
 from app.services.jobs import scoped_key, submit
-from app.storage import Storage
+from app.storage import Storage, file_sha256
 
 EXPORT_TASK, CPU_QUEUE = "export-album", "cpu"
 MANIFEST_FORMAT = "albumbot-release/1"
@@ -343,7 +342,7 @@ def build_release(storage: Storage, plan: ExportPlan, *, report: Report, check: 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Release(
-        key=plan.key, size_bytes=dest.stat().st_size, sha256=_sha256(dest),
+        key=plan.key, size_bytes=dest.stat().st_size, sha256=file_sha256(dest),
         notes=result.notes, problems=problems,
     )
 
@@ -369,14 +368,6 @@ def _track_entries(plan: ExportPlan, levels: list[dict[str, Any]]) -> list[dict[
             }
         )
     return out
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def record_release(session: Session, export_id: int, release: Release) -> None:

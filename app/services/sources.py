@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.catalog import SourceTrack
 from app.services.errors import InvalidInput, UnsupportedMedia
 from app.services.projects import get_project
-from app.storage import Storage
+from app.storage import Storage, file_sha256
 from app.uploads import ReceivedFile
 from model.audio import AudioError, AudioInfo, probe, validate
 
@@ -45,7 +44,7 @@ def add_sources(
         raise InvalidInput("no audio files: send them in the multipart field 'files'")
     # Decode and hash before the first query: that query opens a write transaction (on SQLite it
     # holds the database lock) and decoding an album takes seconds.
-    checked = [(f, check_audio(f), _sha256(f.path)) for f in files]
+    checked = [(f, check_audio(f), file_sha256(f.path)) for f in files]
     get_project(session, project_id)
     moved: list[Path] = []
     try:
@@ -81,11 +80,3 @@ def list_sources(session: Session, project_id: int) -> list[SourceTrack]:
     get_project(session, project_id)
     query = select(SourceTrack).where(SourceTrack.project_id == project_id).order_by(SourceTrack.id)
     return list(session.scalars(query))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

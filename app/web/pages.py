@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.api.clips import Sort, clip_out
+from app.api.clips import clip_out
 from app.api.deps import QueueDep, ReadSessionDep, SessionDep, StorageDep
 from app.api.tracks import track_out
 from app.catalog import Checkpoint, Clip, Job, Project, Run, SourceImage, Track

@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.main import create_app
 from app.queue import RecordingQueue
 from app.settings import Settings
-from tests.app.conftest import sqlite_copy, sqlite_template  # noqa: F401 - fixture reused
+from tests.app.conftest import client, queue, sqlite_copy, sqlite_template  # noqa: F401 - fixtures reused (with this folder's `settings`)
 from tests.worker.conftest import embedded  # noqa: F401 - the real-worker stack, reused
 from worker import album_runners
 from worker.lease import execute
@@ -40,17 +38,6 @@ def settings(sqlite_template: Path, tmp_path: Path) -> Settings:
         data_dir=data_dir, database_url=sqlite_copy(sqlite_template, data_dir),
         heartbeat_interval_s=0.2, job_stale_after_s=5.0,
     )
-
-
-@pytest.fixture
-def queue() -> RecordingQueue:
-    return RecordingQueue()
-
-
-@pytest.fixture
-def client(settings: Settings, queue: RecordingQueue) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, queue=queue)) as c:
-        yield c
 
 
 @pytest.fixture

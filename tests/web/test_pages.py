@@ -84,7 +84,7 @@ def test_run_page_chart_and_epochs(client: TestClient, studio: Studio) -> None:
     live = BeautifulSoup(client.get(f"/runs/{run_id}/live").text, "html.parser")
     assert live.select_one("#run-live")["data-status"] == "succeeded" and live.select_one("svg.chart")
     data = page.select_one("script#page-data")
-    assert f"/api/v1/jobs/" in data.get_text()
+    assert "/api/v1/jobs/" in data.get_text()
 
 
 def test_clip_browser_groups_thumbnails_and_pages(client: TestClient, studio: Studio) -> None:

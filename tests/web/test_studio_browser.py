@@ -116,7 +116,7 @@ def test_audition_cut_stitch_and_layer(page: Any, live: Studio) -> None:
     # Keys are ignored while typing in a field.
     page.locator("[data-i-notes]").fill("5 k x")
     page.locator("[data-i-notes]").press("Tab")
-    page.wait_for_function(f"() => document.querySelector('[data-i-status]').textContent === 'saved'")
+    page.wait_for_function("() => document.querySelector('[data-i-status]').textContent === 'saved'")
     assert api(live, "GET", f"/clips/{second}")["notes"] == "5 k x"
     assert api(live, "GET", f"/clips/{second}")["rating"] is None
     # A/B: B goes back to the previous clip at the same relative time.
