@@ -1,6 +1,7 @@
 import io
 import json
 import os
+import shutil
 import stat
 import sys
 import zipfile
@@ -172,8 +173,14 @@ def _fake_ffmpeg(folder: Path) -> Path:
     return script
 
 
-def test_mp3_copies_are_encoded_and_tagged_id3v24(tmp_path, masters, cover_path) -> None:
-    ffmpeg = _fake_ffmpeg(tmp_path)
+@pytest.mark.parametrize("encoder", ["stand-in", "real ffmpeg"])
+def test_mp3_copies_are_encoded_and_tagged_id3v24(tmp_path, masters, cover_path, encoder) -> None:
+    if encoder == "real ffmpeg":
+        ffmpeg = shutil.which("ffmpeg")
+        if ffmpeg is None:
+            pytest.skip("ffmpeg is not installed (.ci/run installs Debian's ffmpeg)")
+    else:
+        ffmpeg = str(_fake_ffmpeg(tmp_path))
     result = build_release_zip(
         tmp_path / "r.zip",
         ALBUM,
@@ -181,7 +188,7 @@ def test_mp3_copies_are_encoded_and_tagged_id3v24(tmp_path, masters, cover_path)
         cover_path,
         {},
         formats=("flac", "mp3"),
-        ffmpeg=str(ffmpeg),
+        ffmpeg=ffmpeg,
     )
     assert result.notes == []
     with zipfile.ZipFile(result.path) as zf:
