@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import ReadSessionDep, SessionDep
+from app import spectrogram
+from app.api.deps import ReadSessionDep, SessionDep, StorageDep
 from app.api.urls import clip_audio_url, clip_peaks_url
 from app.catalog import Clip
+from app.media import file_response
 from app.schemas.clips import ClipOut, ClipPatch, MarkerIn, MarkerOut
 from app.schemas.common import Page
 from app.services import clips
 from app.services.clips import ClipFilter
+from app.services.errors import NotFound
 
 router = APIRouter(tags=["clips"])
 Sort = Literal[
@@ -90,3 +93,25 @@ def list_markers(clip_id: int, session: ReadSessionDep) -> Page[MarkerOut]:
 def delete_marker(marker_id: int, session: SessionDep) -> Response:
     clips.delete_marker(session, marker_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/clips/{clip_id}/spectrogram.png",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}}, "description": "the spectrogram, 0 Hz at the bottom"},
+        404: {"content": {"application/problem+json": {}}, "description": "no such clip or audio"},
+    },
+)
+def clip_spectrogram(
+    clip_id: int, request: Request, session: ReadSessionDep, storage: StorageDep
+) -> Response:
+    """A spectrogram PNG of the whole clip (numpy STFT, linear frequency up to Nyquist, dB
+    relative to the loudest bin), rendered once and cached next to the clip's audio. The clip
+    editor shows it so long dumps are never decoded in the browser."""
+    clip = clips.get_clip(session, clip_id)
+    audio = storage.path(clip.audio_path)
+    session.rollback()  # no transaction held while rendering
+    if not audio.is_file():
+        raise NotFound("clip audio file", clip_id)
+    return file_response(request, spectrogram.cached_png(audio), "image/png", ranges=False)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -140,6 +140,23 @@ router.add_api_route(
     "/tracks/{track_id}/audio", track_audio, methods=["HEAD"], response_class=Response,
     include_in_schema=False, name="track_audio_head",
 )
+
+
+@router.get(
+    "/tracks/{track_id}/peaks",
+    responses={409: {**PROBLEM, "description": "the track is empty or a clip's audio is missing"}},
+)
+def track_peaks(
+    track_id: int,
+    session: ReadSessionDep,
+    storage: StorageDep,
+    revision: Annotated[int | None, Query(ge=1, description="default: the current one")] = None,
+    pixels: Annotated[int, Query(ge=16, le=8000)] = 1000,
+) -> dict[str, Any]:
+    """Per-channel peaks of a revision's render (left, right), for the split-channel view:
+    `{revision, duration, sample_rate, channels, samples_per_pixel, peaks: [[...], [...]]}`."""
+    job = tracks.render_job(session, storage, track_id, revision)
+    return tracks.render_peaks(storage, job, pixels=pixels)
 
 
 @router.get("/tracks/{track_id}/mono-check", response_model=MonoCheckOut)

@@ -36,6 +36,7 @@ from app.catalog import Clip, Track, utcnow
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.projects import get_project
 from app.storage import Storage
+from model.peaks import compute_peaks
 
 RENDER_RATE = 44_100  # the album's rate; previews and exports agree on it
 ANALYSIS_RATE = 16_000  # enough for onset envelopes, and cheap
@@ -341,6 +342,22 @@ def _lock(key: str) -> Iterator[None]:
         yield
     with _locks_guard:
         _locks.pop(key, None)
+
+
+def render_peaks(storage: Storage, job: RenderJob, *, pixels: int = 1000) -> dict[str, Any]:
+    """Per-channel waveform peaks of the job's cached render (rendered first when missing):
+    `peaks` = [left, right], each `pixels` signed largest-magnitude values (model/peaks.py), the
+    shape wavesurfer.js takes with `splitChannels`."""
+    audio, rate = sf.read(rendered_file(storage, job), dtype="float32", always_2d=True)
+    channels = [compute_peaks(audio[:, c], int(rate), pixels=pixels) for c in range(audio.shape[1])]
+    return {
+        "revision": job.revision,
+        "sample_rate": int(rate),
+        "duration": audio.shape[0] / rate,
+        "channels": len(channels),
+        "samples_per_pixel": channels[0]["samples_per_pixel"],
+        "peaks": [ch["peaks"][0] for ch in channels],
+    }
 
 
 # -- editing helpers ----------------------------------------------------------------------------

@@ -46,13 +46,28 @@ export class Player extends EventTarget {
 
   setMatched(on) { this.matched = on; this.#applyGain(); }
 
+  /** Playback rate 0.5..2 on the media element, pitch kept (`preservesPitch`); it survives
+   * loading another clip. Sample-accurate loops always play at 1×. */
+  setRate(rate) {
+    const r = Math.min(2, Math.max(0.5, Number(rate) || 1));
+    this.audio.preservesPitch = true;
+    this.audio.defaultPlaybackRate = r;
+    this.audio.playbackRate = r;
+    this.dispatchEvent(new CustomEvent("rate", { detail: r }));
+    return r;
+  }
+
+  get rate() { return this.audio.playbackRate; }
+
   load(clip) {
     if (this.clip?.id === clip.id) return;
     this.#stopLoop();
     if (this.loopRange) this.loopRange = { start: 0, end: null }; // a new clip loops whole
     this.audio.pause();
     this.clip = clip;
+    const rate = this.audio.playbackRate;
     this.audio.src = clip.audio_url;
+    this.audio.playbackRate = rate;
     this.#applyGain();
     this.#state();
   }

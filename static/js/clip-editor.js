@@ -51,7 +51,7 @@ const ws = WaveSurfer.create({
     ZoomPlugin.create({ scale: 0.25, maxZoom: 4000 }),
   ],
 });
-window.studio = { ws, regions, player }; // for the browser tests and the curious
+window.studio = { ws, regions, player, toggleSpectrogram: (on) => toggleSpectrogram(on) }; // for the browser tests and the curious
 
 let selection = null; // the one section region
 const markerRegions = new Map(); // marker id -> region
@@ -109,6 +109,8 @@ $("zoom-out").addEventListener("click", () => zoomBy(0.5));
 $("zoom-fit").addEventListener("click", () => ws.zoom(0));
 $("zoom-sel").addEventListener("click", zoomToSelection);
 $("snap").addEventListener("change", snapSelection);
+$("rate").addEventListener("change", (e) => setRate(Number(e.target.value)));
+$("spec-toggle").addEventListener("click", () => toggleSpectrogram());
 $("match").title = clip.loudness_lufs == null ? "loudness unknown"
   : `${clip.loudness_lufs.toFixed(1)} LUFS → ${(20 * Math.log10(matchGain(clip.loudness_lufs))).toFixed(1)} dB`;
 
@@ -123,6 +125,31 @@ function zoomToSelection() {
   if (!selection) return;
   ws.zoom(Math.min(4000, ws.getWidth() / Math.max(0.01, selection.end - selection.start) * 0.9));
   ws.setScrollTime(selection.start - (selection.end - selection.start) * 0.05);
+}
+
+// -- playback rate (UX row 6) ------------------------------------------------------------------------
+const RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
+function setRate(r) {
+  const rate = player.setRate(r);
+  $("rate").value = String(rate);
+  toast(`rate ${rate}×`, 800);
+}
+function stepRate(dir) {
+  const i = RATES.indexOf(Number($("rate").value));
+  setRate(RATES[Math.max(0, Math.min(RATES.length - 1, (i < 0 ? 2 : i) + dir))]);
+}
+
+// -- spectrogram (UX row 8): a server-rendered PNG, so long dumps are never decoded here ----------
+function toggleSpectrogram(force) {
+  const fig = $("spectrogram");
+  const show = force ?? fig.hidden;
+  fig.hidden = !show;
+  $("spec-toggle").setAttribute("aria-pressed", String(show));
+  const img = $("spectrogram-img");
+  if (show && !img.getAttribute("src")) {
+    img.addEventListener("error", () => toast("spectrogram not available"), { once: true });
+    img.src = img.dataset.src;
+  }
 }
 
 // -- markers -------------------------------------------------------------------------------------
@@ -233,6 +260,9 @@ onKeys((e) => {
   if (key === "x" || key === "X") { curation.verdict(false); return true; }
   if (key === "l" || key === "L") { toggleLoop(); return true; }
   if (key === "m" || key === "M") { addMarker(); return true; }
+  if (key === "s" || key === "S") { toggleSpectrogram(); return true; }
+  if (key === "[") { stepRate(-1); return true; }
+  if (key === "]") { stepRate(1); return true; }
   if (key === "Enter") { send(); return true; }
   if (key === "z" || key === "Z") { zoomToSelection(); return true; }
   if (key === "0") { ws.zoom(0); return true; }

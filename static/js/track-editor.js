@@ -98,7 +98,7 @@ async function save() {
       dirty = JSON.stringify(doc) !== sent; // edits made while the request was out
       setStatus(dirty ? `unsaved · r${revision}` : `saved · r${revision}`, dirty ? "dirty" : "");
       if (dirty) saveTimer = setTimeout(save, AUTOSAVE_MS);
-      else monoCheck();
+      else { monoCheck(); if (!$("stereo-view").hidden) drawStereo(); }
     } catch (err) {
       if (err instanceof Problem && err.status === 409) {
         setStatus("changed elsewhere: reload to continue", "error");
@@ -144,6 +144,7 @@ function render() {
   const arrangement = $("arrangement");
   const width = Math.max(arrangement.clientWidth - 100, 400);
   const pps = width / (seconds * 1.05);
+  viewPps = pps;
   drawRuler(seconds, pps);
   for (const lane of LANES) {
     const body = document.querySelector(`[data-lane-body="${lane}"]`);
@@ -203,6 +204,45 @@ function drawRuler(seconds, pps) {
     return span;
   }));
 }
+
+let viewPps = 1; // pixels per second of the arrangement as last drawn
+
+// -- drag an item in time (UX row 26): the drop changes the item's offset_s, 1 ms steps ---------
+let drag = null;
+$("arrangement").addEventListener("pointerdown", (e) => {
+  const block = e.target.closest(".block");
+  if (!block || e.button !== 0) return;
+  const index = Number(block.dataset.index);
+  const p = plan(doc.edl, VIEW_SR).placements.find((q) => q.index === index);
+  drag = { block, index, x0: e.clientX, left0: block.offsetLeft, minS: -(p ? p.start / VIEW_SR : 0), moved: false };
+  block.setPointerCapture(e.pointerId);
+});
+$("arrangement").addEventListener("pointermove", (e) => {
+  if (!drag) return;
+  const dx = e.clientX - drag.x0;
+  if (!drag.moved && Math.abs(dx) < 3) return;
+  drag.moved = true;
+  drag.block.classList.add("dragging");
+  const s = Math.max(drag.minS, dx / viewPps);
+  drag.block.style.left = `${drag.left0 + s * viewPps}px`;
+  drag.block.title = `${s >= 0 ? "+" : ""}${Math.round(s * 1000)} ms`;
+});
+function endDrag(e) {
+  if (!drag) return;
+  const d = drag;
+  drag = null;
+  if (!d.moved) return;
+  const shift = Math.round(Math.max(d.minS, (e.clientX - d.x0) / viewPps) * 1000) / 1000;
+  selected = d.index;
+  if (!shift) { render(); return; }
+  edit((doc_) => {
+    const item = doc_.edl.items[d.index];
+    item.offset_s = Math.round(((item.offset_s ?? 0) + shift) * 1000) / 1000;
+  });
+  toast(`moved ${shift > 0 ? "+" : ""}${Math.round(shift * 1000)} ms · offset ${Math.round(doc.edl.items[d.index].offset_s * 1000)} ms`, 1200);
+}
+$("arrangement").addEventListener("pointerup", endDrag);
+$("arrangement").addEventListener("pointercancel", () => { drag = null; render(); });
 
 const peaksCache = new Map();
 function waveCanvas(item, p) {
@@ -369,6 +409,7 @@ $("remove").addEventListener("click", remove);
 $("preview").addEventListener("click", togglePreview);
 $("render").addEventListener("click", playRender);
 $("align").addEventListener("click", autoAlign);
+$("stereo-toggle").addEventListener("click", () => toggleStereo());
 $("picker").addEventListener("click", (e) => {
   const b = e.target.closest("[data-add-clip]");
   if (b) addClip(Number(b.dataset.addClip), Number(b.dataset.lane));
@@ -461,6 +502,40 @@ async function playRender() {
   } catch (err) {
     const res = await fetch(data.track.audio_url, { method: "HEAD" });
     toast(res.status === 409 ? "Nothing to render yet: add an item" : `cannot play the render: ${err.message}`);
+  }
+}
+
+// -- split-channel view of the render (UX row 29): server peaks per channel, drawn as SVG ---------
+function toggleStereo(force) {
+  const view = $("stereo-view");
+  const show = force ?? view.hidden;
+  view.hidden = !show;
+  $("stereo-toggle").setAttribute("aria-pressed", String(show));
+  if (show) drawStereo();
+}
+
+async function drawStereo() {
+  const status = $("stereo-status");
+  if (dirty || saving) await save();
+  if (!doc.edl.items.length) { status.textContent = "nothing rendered yet: add an item"; return; }
+  status.textContent = "rendering…";
+  const rev = revision;
+  try {
+    const r = await api("GET", `/api/v1/tracks/${trackId}/peaks?revision=${rev}&pixels=1200`);
+    if (rev !== revision) return; // a newer save redraws
+    document.querySelectorAll("#stereo-view svg").forEach((svg) => {
+      const values = r.peaks[Number(svg.dataset.channel)] || [];
+      svg.setAttribute("viewBox", `0 -1 ${Math.max(1, values.length)} 2`);
+      svg.querySelector("line").setAttribute("x2", String(Math.max(1, values.length)));
+      svg.querySelector("path").setAttribute("d", values.map((v, i) => {
+        const a = Math.max(Math.abs(v), 0.002).toFixed(4);
+        return `M${i + 0.5} -${a}V${a}`;
+      }).join(""));
+    });
+    window.studio.stereoPeaks = r;
+    status.textContent = `r${r.revision} · ${fmtTime(r.duration)} · ${r.channels} channels`;
+  } catch (err) {
+    status.textContent = `no render: ${err.message}`;
   }
 }
 
