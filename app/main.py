@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,12 +18,23 @@ from app.api.urls import API_PREFIX
 from app.body_limit import RequestBodyLimit
 from app.db import make_engine, read_only_engine, session_factory
 from app.queue import CeleryQueue, TaskQueue
+from app.schemas.common import Problem
 from app.settings import Settings
 from app.storage import Storage
 from app.web import install as install_pages
 
 # Routes whose bodies are uploads: they get the large limit, every other body the small one.
 UPLOAD_PATHS = (rf"{API_PREFIX}/projects/[^/]+/sources", rf"{API_PREFIX}/projects/[^/]+/images")
+
+
+# Every operation's errors, documented once: RFC 9457 problems for any status not listed.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "default": {
+        "description": "an error, as an RFC 9457 problem (detail says what was wrong)",
+        "model": Problem,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+}
 
 
 def create_app(settings: Settings, *, queue: TaskQueue | None = None) -> FastAPI:
@@ -58,7 +71,7 @@ def create_app(settings: Settings, *, queue: TaskQueue | None = None) -> FastAPI
     app.state.queue = publisher
 
     auth = [Depends(require_token)] if settings.api_token else []
-    app.include_router(api_router(), prefix=API_PREFIX, dependencies=auth)
+    app.include_router(api_router(), prefix=API_PREFIX, dependencies=auth, responses=ERROR_RESPONSES)
     app.include_router(health.router, include_in_schema=False)  # open /healthz for orchestrators
     install_pages(app)  # the studio's HTML pages and /static (open like /healthz; see app/web)
     problems.install(app)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
 from app.api.covers import cover_image_url
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep
+from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import API_PREFIX, job_url
 from app.catalog import Album, Cover
 from app.media import file_response
@@ -45,7 +45,7 @@ def album_out(session: Session, album: Album) -> AlbumOut:
     responses={422: PROBLEM},
 )
 def create_album(
-    project_id: int, body: AlbumIn, session: SessionDep, response: Response
+    project_id: ResourceId, body: AlbumIn, session: SessionDep, response: Response
 ) -> AlbumOut:
     album = albums.create_album(session, project_id, body)
     response.headers["Location"] = album_url(album.id)
@@ -53,29 +53,29 @@ def create_album(
 
 
 @router.get("/projects/{project_id}/albums", response_model=Page[AlbumOut])
-def list_albums(project_id: int, session: ReadSessionDep) -> Page[AlbumOut]:
+def list_albums(project_id: ResourceId, session: ReadSessionDep) -> Page[AlbumOut]:
     return Page(data=[album_out(session, a) for a in albums.list_albums(session, project_id)])
 
 
 @router.get("/albums/{album_id}", response_model=AlbumOut)
-def get_album(album_id: int, session: ReadSessionDep) -> AlbumOut:
+def get_album(album_id: ResourceId, session: ReadSessionDep) -> AlbumOut:
     return album_out(session, albums.get_album(session, album_id))
 
 
 @router.put("/albums/{album_id}", response_model=AlbumOut, responses={422: PROBLEM})
-def put_album(album_id: int, body: AlbumIn, session: SessionDep) -> AlbumOut:
+def put_album(album_id: ResourceId, body: AlbumIn, session: SessionDep) -> AlbumOut:
     """Replace the album: title, artist, cover and the whole ordered track list."""
     return album_out(session, albums.replace_album(session, album_id, body))
 
 
 @router.delete("/albums/{album_id}", status_code=204)
-def delete_album(album_id: int, session: SessionDep, storage: StorageDep) -> Response:
+def delete_album(album_id: ResourceId, session: SessionDep, storage: StorageDep) -> Response:
     albums.delete_album(session, storage, album_id)
     return Response(status_code=204)
 
 
 @router.get("/albums/{album_id}/check", response_model=AlbumCheckOut)
-def check_album(album_id: int, session: ReadSessionDep, storage: StorageDep) -> AlbumCheckOut:
+def check_album(album_id: ResourceId, session: ReadSessionDep, storage: StorageDep) -> AlbumCheckOut:
     """Render every track and list what would get the album refused: tracks under 30 s, over
     10 s of silence at either end, clipping, missing titles, no cover. Empty list: ready."""
     problems = albums.check_album(session, storage, album_id)
@@ -83,7 +83,7 @@ def check_album(album_id: int, session: ReadSessionDep, storage: StorageDep) -> 
 
 
 def transition_audio(
-    album_id: int, n: int, request: Request, session: ReadSessionDep, storage: StorageDep
+    album_id: ResourceId, n: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep
 ) -> Response:
     """The last 10 s of track `n` (1-based) into the first 10 s of track n+1, with the gap or
     crossfade between them, as 16-bit 44.1 kHz stereo WAV. Range and HEAD work."""
@@ -117,7 +117,7 @@ router.add_api_route(
     },
 )
 def auto_album(
-    project_id: int,
+    project_id: ResourceId,
     session: SessionDep,
     queue: QueueDep,
     response: Response,

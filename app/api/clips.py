@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from app import spectrogram
-from app.api.deps import ReadSessionDep, SessionDep, StorageDep
+from app.api.deps import ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import clip_audio_url, clip_peaks_url
 from app.catalog import Clip
 from app.media import file_response
@@ -33,7 +33,7 @@ def clip_out(clip: Clip) -> ClipOut:
 
 @router.get("/projects/{project_id}/clips", response_model=Page[ClipOut])
 def list_clips(
-    project_id: int,
+    project_id: ResourceId,
     session: ReadSessionDep,
     run: int | None = None,
     epoch: int | None = None,
@@ -68,29 +68,29 @@ def list_clips(
 
 
 @router.get("/clips/{clip_id}", response_model=ClipOut)
-def get_clip(clip_id: int, session: ReadSessionDep) -> ClipOut:
+def get_clip(clip_id: ResourceId, session: ReadSessionDep) -> ClipOut:
     return clip_out(clips.get_clip(session, clip_id))
 
 
 @router.patch("/clips/{clip_id}", response_model=ClipOut)
-def update_clip(clip_id: int, body: ClipPatch, session: SessionDep) -> ClipOut:
+def update_clip(clip_id: ResourceId, body: ClipPatch, session: SessionDep) -> ClipOut:
     """Rate (1..5, null clears), keep/reject (true/false, null = undecided), tag, annotate."""
     return clip_out(clips.update_clip(session, clip_id, body.model_dump(exclude_unset=True)))
 
 
 @router.post("/clips/{clip_id}/markers", status_code=201, response_model=MarkerOut)
-def add_marker(clip_id: int, body: MarkerIn, session: SessionDep) -> MarkerOut:
+def add_marker(clip_id: ResourceId, body: MarkerIn, session: SessionDep) -> MarkerOut:
     marker = clips.add_marker(session, clip_id, time_s=body.time_s, label=body.label)
     return MarkerOut.model_validate(marker)
 
 
 @router.get("/clips/{clip_id}/markers", response_model=Page[MarkerOut])
-def list_markers(clip_id: int, session: ReadSessionDep) -> Page[MarkerOut]:
+def list_markers(clip_id: ResourceId, session: ReadSessionDep) -> Page[MarkerOut]:
     return Page(data=[MarkerOut.model_validate(m) for m in clips.list_markers(session, clip_id)])
 
 
 @router.delete("/markers/{marker_id}", status_code=204)
-def delete_marker(marker_id: int, session: SessionDep) -> Response:
+def delete_marker(marker_id: ResourceId, session: SessionDep) -> Response:
     clips.delete_marker(session, marker_id)
     return Response(status_code=204)
 
@@ -104,7 +104,7 @@ def delete_marker(marker_id: int, session: SessionDep) -> Response:
     },
 )
 def clip_spectrogram(
-    clip_id: int, request: Request, session: ReadSessionDep, storage: StorageDep
+    clip_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep
 ) -> Response:
     """A spectrogram PNG of the whole clip (numpy STFT, linear frequency up to Nyquist, dB
     relative to the loudest bin), rendered once and cached next to the clip's audio. The clip

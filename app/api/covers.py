@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep
+from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import API_PREFIX, job_url
 from app.catalog import Cover
 from app.media import file_response
@@ -45,7 +45,7 @@ def cover_out(cover: Cover) -> CoverOut:
     },
 )
 def generate_covers(
-    project_id: int,
+    project_id: ResourceId,
     body: CoversGenerateIn,
     session: SessionDep,
     queue: QueueDep,
@@ -59,18 +59,18 @@ def generate_covers(
 
 
 @router.get("/projects/{project_id}/covers", response_model=Page[CoverOut])
-def list_covers(project_id: int, session: ReadSessionDep) -> Page[CoverOut]:
+def list_covers(project_id: ResourceId, session: ReadSessionDep) -> Page[CoverOut]:
     return Page(data=[cover_out(c) for c in covers.list_covers(session, project_id)])
 
 
 @router.get("/covers/{cover_id}", response_model=CoverOut)
-def get_cover(cover_id: int, session: ReadSessionDep) -> CoverOut:
+def get_cover(cover_id: ResourceId, session: ReadSessionDep) -> CoverOut:
     return cover_out(covers.get_cover(session, cover_id))
 
 
 @router.patch("/covers/{cover_id}", response_model=CoverOut, responses={422: PROBLEM})
 def patch_cover(
-    cover_id: int, body: CoverPatch, session: SessionDep, storage: StorageDep
+    cover_id: ResourceId, body: CoverPatch, session: SessionDep, storage: StorageDep
 ) -> CoverOut:
     """Pick it, and/or crop it square (from the generated original, resized to its size)."""
     cover = covers.update_cover(
@@ -81,13 +81,13 @@ def patch_cover(
 
 
 @router.delete("/covers/{cover_id}", status_code=204)
-def delete_cover(cover_id: int, session: SessionDep, storage: StorageDep) -> Response:
+def delete_cover(cover_id: ResourceId, session: SessionDep, storage: StorageDep) -> Response:
     covers.delete_cover(session, storage, cover_id)
     return Response(status_code=204)
 
 
 def cover_image(
-    cover_id: int, request: Request, session: ReadSessionDep, storage: StorageDep
+    cover_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep
 ) -> Response:
     """The cover as a JPEG (nosniff, sandboxed)."""
     cover = covers.get_cover(session, cover_id)

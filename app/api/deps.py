@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,10 @@ def get_queue(request: Request) -> TaskQueue:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# Catalog ids are 32-bit on PostgreSQL (INTEGER keys): larger numbers are refused with a 422 that
+# says so, instead of reaching the database driver (an OverflowError, a 500).
+MAX_ID = 2**31 - 1
+ResourceId = Annotated[int, Path(ge=0, le=MAX_ID, description="a catalog id")]
 # scope="function": the session closes when the handler returns, before the response is sent,
 # so no transaction (on SQLite: no lock, no WAL snapshot) lives on while a body streams out.
 # Handlers therefore build their response models before returning.

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep
+from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import API_PREFIX, job_url
 from app.catalog import Export
 from app.media import file_response
@@ -42,7 +42,7 @@ def export_out(session: Session, export: Export) -> ExportOut:
     },
 )
 def create_export(
-    album_id: int,
+    album_id: ResourceId,
     session: SessionDep,
     queue: QueueDep,
     response: Response,
@@ -61,17 +61,17 @@ def create_export(
 
 
 @router.get("/albums/{album_id}/exports", response_model=Page[ExportOut])
-def list_exports(album_id: int, session: ReadSessionDep) -> Page[ExportOut]:
+def list_exports(album_id: ResourceId, session: ReadSessionDep) -> Page[ExportOut]:
     return Page(data=[export_out(session, e) for e in exports.list_exports(session, album_id)])
 
 
 @router.get("/exports/{export_id}", response_model=ExportOut)
-def get_export(export_id: int, session: ReadSessionDep) -> ExportOut:
+def get_export(export_id: ResourceId, session: ReadSessionDep) -> ExportOut:
     return export_out(session, exports.get_export(session, export_id))
 
 
 def download(
-    export_id: int, request: Request, session: ReadSessionDep, storage: StorageDep
+    export_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep
 ) -> Response:
     """The release zip as an attachment (`filename*` carries the exact UTF-8 name); Range and
     HEAD work, so an interrupted download can resume. 409 until the export has finished."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import ReadSessionDep, StorageDep
+from app.api.deps import ReadSessionDep, StorageDep, ResourceId
 from app.media import AUDIO_TYPES, IMAGE_TYPES, file_response
 from app.services import clips, images
 from app.services.errors import NotFound
@@ -20,7 +20,7 @@ AUDIO_RESPONSES = {
 }
 
 
-def clip_audio(clip_id: int, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
+def clip_audio(clip_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
     """A clip's audio. Honours `Range: bytes=...` (206/416) and `If-Range`; HEAD too."""
     clip = clips.get_clip(session, clip_id)
     media_type = AUDIO_TYPES.get(clip.audio_format.upper(), "application/octet-stream")
@@ -43,7 +43,7 @@ router.add_api_route(
     response_class=Response,
     responses={200: {"content": {"application/json": {}}, "description": "waveform peaks"}},
 )
-def clip_peaks(clip_id: int, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
+def clip_peaks(clip_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
     """Waveform peaks JSON that wavesurfer.js (`peaks`, `duration`) and peaks.js/waveform-data
     (`version`, `data`, ...) both load."""
     clip = clips.get_clip(session, clip_id)
@@ -58,7 +58,7 @@ def clip_peaks(clip_id: int, request: Request, session: ReadSessionDep, storage:
     response_class=Response,
     responses={200: {"content": {"image/png": {}, "image/jpeg": {}}, "description": "the image"}},
 )
-def get_image(image_id: int, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
+def get_image(image_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
     image = images.get_image(session, image_id)
     path = _existing(storage, image.path, "image", image_id)
     return file_response(request, path, IMAGE_TYPES[image.format], ranges=False)

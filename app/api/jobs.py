@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ReadSessionDep, SessionDep, SettingsDep
+from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, ResourceId
 from app.catalog import Job
 from app.schemas.jobs import JobOut
 from app.services import jobs
@@ -24,12 +24,12 @@ _WATCHED = ("status", "progress", "message", "attempt", "error", "cancel_request
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def get_job(job_id: int, session: ReadSessionDep) -> JobOut:
+def get_job(job_id: ResourceId, session: ReadSessionDep) -> JobOut:
     return JobOut.model_validate(jobs.get_job(session, job_id))
 
 
 @router.post("/{job_id}/cancel", status_code=202, response_model=JobOut)
-def cancel_job(job_id: int, session: SessionDep) -> JobOut:
+def cancel_job(job_id: ResourceId, session: SessionDep) -> JobOut:
     """Cooperative: a queued job is cancelled at once, a running one at its next check.
     Cancelling again, or cancelling a finished job, changes nothing."""
     return JobOut.model_validate(jobs.cancel_job(session, job_id))
@@ -40,7 +40,7 @@ def cancel_job(job_id: int, session: SessionDep) -> JobOut:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "`job` events"}},
 )
-async def job_events(job_id: int, request: Request, settings: SettingsDep) -> StreamingResponse:
+async def job_events(job_id: ResourceId, request: Request, settings: SettingsDep) -> StreamingResponse:
     """An `event: job` with the job's JSON now and on every change of status, progress,
     message, attempt or error; the stream ends after a terminal state."""
     factory: sessionmaker[Session] = request.app.state.read_session_factory
@@ -64,7 +64,7 @@ def _snapshot(factory: sessionmaker[Session], job_id: int) -> JobOut | None:
 async def _stream(
     request: Request,
     factory: sessionmaker[Session],
-    job_id: int,
+    job_id: ResourceId,
     current: JobOut,
     poll_s: float,
     keepalive_s: float,

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
 from app.services.errors import (
@@ -86,6 +86,13 @@ async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
                    headers={"Retry-After": "5"})
 
 
+async def on_out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    # A number the database cannot store (an id past 2**31 on PostgreSQL, 2**63 on SQLite) that
+    # no schema bound caught: the request is wrong, not the server.
+    logger.info("out-of-range value on %s %s: %s", request.method, request.url.path, exc)
+    return problem(422, "a number in the request is out of range for the catalog")
+
+
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "internal error; the server log has the details")
@@ -96,4 +103,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(OperationalError, on_database_down)
+    app.add_exception_handler(OverflowError, on_out_of_range)
+    app.add_exception_handler(DataError, on_out_of_range)
     app.add_exception_handler(Exception, on_unexpected)

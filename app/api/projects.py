@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import ReadSessionDep, SessionDep, StorageDep
+from app.api.deps import ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.schemas.common import Page
 from app.schemas.projects import ProjectCreate, ProjectOut, ProjectUpdate
 from app.services import projects
@@ -34,17 +34,17 @@ def list_projects(
 
 
 @router.get("/{project_id}", response_model=ProjectOut)
-def get_project(project_id: int, session: ReadSessionDep) -> ProjectOut:
+def get_project(project_id: ResourceId, session: ReadSessionDep) -> ProjectOut:
     return ProjectOut.model_validate(projects.get_project(session, project_id))
 
 
 @router.patch("/{project_id}", response_model=ProjectOut)
-def update_project(project_id: int, body: ProjectUpdate, session: SessionDep) -> ProjectOut:
+def update_project(project_id: ResourceId, body: ProjectUpdate, session: SessionDep) -> ProjectOut:
     project = projects.update_project(session, project_id, **body.model_dump(exclude_unset=True))
     return ProjectOut.model_validate(project)
 
 
 @router.delete("/{project_id}", status_code=204)
-def delete_project(project_id: int, session: SessionDep, storage: StorageDep) -> Response:
+def delete_project(project_id: ResourceId, session: SessionDep, storage: StorageDep) -> Response:
     projects.delete_project(session, storage, project_id)
     return Response(status_code=204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep
+from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, ResourceId
 from app.api.urls import job_url
 from app.schemas.common import Page
 from app.schemas.jobs import JobOut
@@ -19,7 +19,7 @@ ACCEPTED = {202: {"description": "queued; Location points at the job"}}
     "/projects/{project_id}/runs", status_code=202, response_model=RunOut, responses=ACCEPTED
 )
 def create_run(
-    project_id: int,
+    project_id: ResourceId,
     session: SessionDep,
     queue: QueueDep,
     response: Response,
@@ -37,17 +37,17 @@ def create_run(
 
 
 @router.get("/projects/{project_id}/runs", response_model=Page[RunOut])
-def list_runs(project_id: int, session: ReadSessionDep) -> Page[RunOut]:
+def list_runs(project_id: ResourceId, session: ReadSessionDep) -> Page[RunOut]:
     return Page(data=[RunOut.model_validate(r) for r in runs.list_runs(session, project_id)])
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
-def get_run(run_id: int, session: ReadSessionDep) -> RunOut:
+def get_run(run_id: ResourceId, session: ReadSessionDep) -> RunOut:
     return RunOut.model_validate(runs.get_run(session, run_id))
 
 
 @router.post("/runs/{run_id}/cancel", status_code=202, response_model=RunOut, responses=ACCEPTED)
-def cancel_run(run_id: int, session: SessionDep, response: Response) -> RunOut:
+def cancel_run(run_id: ResourceId, session: SessionDep, response: Response) -> RunOut:
     """Ask the run to stop after its current step; clips and checkpoints made so far stay."""
     run = runs.cancel_run(session, run_id)
     if run.job_id is not None:
@@ -57,7 +57,7 @@ def cancel_run(run_id: int, session: SessionDep, response: Response) -> RunOut:
 
 @router.post("/runs/{run_id}/resume", status_code=202, response_model=RunOut, responses=ACCEPTED)
 def resume_run(
-    run_id: int,
+    run_id: ResourceId,
     session: SessionDep,
     queue: QueueDep,
     response: Response,
@@ -71,7 +71,7 @@ def resume_run(
 
 
 @router.get("/runs/{run_id}/checkpoints", response_model=Page[CheckpointOut])
-def list_checkpoints(run_id: int, session: ReadSessionDep) -> Page[CheckpointOut]:
+def list_checkpoints(run_id: ResourceId, session: ReadSessionDep) -> Page[CheckpointOut]:
     rows = runs.list_checkpoints(session, run_id)
     return Page(data=[CheckpointOut.model_validate(c) for c in rows])
 
@@ -83,7 +83,7 @@ def list_checkpoints(run_id: int, session: ReadSessionDep) -> Page[CheckpointOut
     responses=ACCEPTED,
 )
 def generate_clips(
-    checkpoint_id: int,
+    checkpoint_id: ResourceId,
     body: GenerateIn,
     session: SessionDep,
     queue: QueueDep,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, StorageDep
+from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, StorageDep, ResourceId
 from app.api.urls import image_url
 from app.catalog import SourceImage
 from app.schemas.common import Page
@@ -50,7 +50,7 @@ def _limits(settings: Settings) -> UploadLimits:
     ),
 )
 async def upload_sources(
-    project_id: int,
+    project_id: ResourceId,
     request: Request,
     session: SessionDep,
     storage: StorageDep,
@@ -69,7 +69,7 @@ async def upload_sources(
 
 
 @router.get("/projects/{project_id}/sources", response_model=Page[SourceTrackOut])
-def list_sources(project_id: int, session: ReadSessionDep) -> Page[SourceTrackOut]:
+def list_sources(project_id: ResourceId, session: ReadSessionDep) -> Page[SourceTrackOut]:
     rows = sources.list_sources(session, project_id)
     return Page(data=[SourceTrackOut.model_validate(t) for t in rows])
 
@@ -88,7 +88,7 @@ def list_sources(project_id: int, session: ReadSessionDep) -> Page[SourceTrackOu
         }
     },
 )
-async def put_titles(project_id: int, request: Request, session: SessionDep) -> TitlesOut:
+async def put_titles(project_id: ResourceId, request: Request, session: SessionDep) -> TitlesOut:
     """Replace the discography's song titles (the Markov corpus)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
@@ -113,7 +113,7 @@ async def put_titles(project_id: int, request: Request, session: SessionDep) -> 
 
 
 @router.get("/projects/{project_id}/titles", response_model=TitlesOut)
-def get_titles(project_id: int, session: ReadSessionDep) -> TitlesOut:
+def get_titles(project_id: ResourceId, session: ReadSessionDep) -> TitlesOut:
     return TitlesOut(data=projects.list_titles(session, project_id))
 
 
@@ -138,7 +138,7 @@ def image_out(image: SourceImage) -> SourceImageOut:
     ),
 )
 async def upload_image(
-    project_id: int,
+    project_id: ResourceId,
     request: Request,
     session: SessionDep,
     storage: StorageDep,
@@ -165,5 +165,5 @@ async def upload_image(
 
 
 @router.get("/projects/{project_id}/images", response_model=Page[SourceImageOut])
-def list_images(project_id: int, session: ReadSessionDep) -> Page[SourceImageOut]:
+def list_images(project_id: ResourceId, session: ReadSessionDep) -> Page[SourceImageOut]:
     return Page(data=[image_out(i) for i in images.list_images(session, project_id)])

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep
+from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, ResourceId
 from app.api.urls import job_url
 from app.catalog import Title
 from app.schemas.common import Page
@@ -50,7 +50,7 @@ def title_outs(session: Session, rows: list[Title]) -> list[TitleOut]:
     responses=ACCEPTED,
 )
 def generate_titles(
-    project_id: int,
+    project_id: ResourceId,
     body: TitlesGenerateIn,
     session: SessionDep,
     queue: QueueDep,
@@ -66,7 +66,7 @@ def generate_titles(
 
 @router.get("/projects/{project_id}/titles/generated", response_model=Page[TitleOut])
 def list_generated(
-    project_id: int,
+    project_id: ResourceId,
     session: ReadSessionDep,
     q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
     pinned: bool | None = None,
@@ -81,12 +81,12 @@ def list_generated(
 
 
 @router.get("/titles/{title_id}", response_model=TitleOut)
-def get_title(title_id: int, session: ReadSessionDep) -> TitleOut:
+def get_title(title_id: ResourceId, session: ReadSessionDep) -> TitleOut:
     return title_outs(session, [titles.get_title(session, title_id)])[0]
 
 
 @router.patch("/titles/{title_id}", response_model=TitleOut)
-def patch_title(title_id: int, body: TitlePatch, session: SessionDep) -> TitleOut:
+def patch_title(title_id: ResourceId, body: TitlePatch, session: SessionDep) -> TitleOut:
     """Edit the text and/or pin it."""
     title = titles.update_title(session, title_id, text=body.text, pinned=body.pinned)
     return title_outs(session, [title])[0]

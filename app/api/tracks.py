@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import ReadSessionDep, SessionDep, StorageDep
+from app.api.deps import ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import API_PREFIX
 from app.catalog import Track
 from app.media import file_response
@@ -59,7 +59,7 @@ def track_out(track: Track) -> TrackOut:
     "/projects/{project_id}/tracks", status_code=201, response_model=TrackOut, responses=EDL_ERRORS
 )
 def create_track(
-    project_id: int, body: TrackCreate, session: SessionDep, storage: StorageDep, response: Response
+    project_id: ResourceId, body: TrackCreate, session: SessionDep, storage: StorageDep, response: Response
 ) -> TrackOut:
     """A new song (revision 1), empty unless `edl` is given."""
     track = tracks.create_track(session, storage, project_id, name=body.name, edl=body.edl)
@@ -68,13 +68,13 @@ def create_track(
 
 
 @router.get("/projects/{project_id}/tracks", response_model=Page[TrackSummary])
-def list_tracks(project_id: int, session: ReadSessionDep) -> Page[TrackSummary]:
+def list_tracks(project_id: ResourceId, session: ReadSessionDep) -> Page[TrackSummary]:
     rows = tracks.list_tracks(session, project_id)
     return Page(data=[TrackSummary.model_validate(tracks.summary(t)) for t in rows])
 
 
 @router.get("/tracks/{track_id}", response_model=TrackOut)
-def get_track(track_id: int, session: ReadSessionDep) -> TrackOut:
+def get_track(track_id: ResourceId, session: ReadSessionDep) -> TrackOut:
     return track_out(tracks.get_track(session, track_id))
 
 
@@ -83,7 +83,7 @@ def get_track(track_id: int, session: ReadSessionDep) -> TrackOut:
     response_model=TrackOut,
     responses={**EDL_ERRORS, 409: {**PROBLEM, "description": "base_revision is not current"}},
 )
-def put_track(track_id: int, body: TrackPut, session: SessionDep, storage: StorageDep) -> TrackOut:
+def put_track(track_id: ResourceId, body: TrackPut, session: SessionDep, storage: StorageDep) -> TrackOut:
     """Save a new revision; earlier ones stay readable under /revisions."""
     track = tracks.save_track(
         session, storage, track_id, edl=body.edl, name=body.name, base_revision=body.base_revision
@@ -92,13 +92,13 @@ def put_track(track_id: int, body: TrackPut, session: SessionDep, storage: Stora
 
 
 @router.delete("/tracks/{track_id}", status_code=204)
-def delete_track(track_id: int, session: SessionDep, storage: StorageDep) -> Response:
+def delete_track(track_id: ResourceId, session: SessionDep, storage: StorageDep) -> Response:
     tracks.delete_track(session, storage, track_id)
     return Response(status_code=204)
 
 
 @router.get("/tracks/{track_id}/revisions", response_model=Page[RevisionOut])
-def list_revisions(track_id: int, session: ReadSessionDep, storage: StorageDep) -> Page[RevisionOut]:
+def list_revisions(track_id: ResourceId, session: ReadSessionDep, storage: StorageDep) -> Page[RevisionOut]:
     """Every saved revision, oldest first, to diff or revert (PUT an old `edl` again)."""
     track = tracks.get_track(session, track_id)
     revs = tracks.list_revisions(storage, track)
@@ -107,7 +107,7 @@ def list_revisions(track_id: int, session: ReadSessionDep, storage: StorageDep) 
 
 @router.get("/tracks/{track_id}/revisions/{revision}", response_model=RevisionOut)
 def get_revision(
-    track_id: int, revision: int, session: ReadSessionDep, storage: StorageDep
+    track_id: ResourceId, revision: int, session: ReadSessionDep, storage: StorageDep
 ) -> RevisionOut:
     track = tracks.get_track(session, track_id)
     rev = tracks.get_revision(storage, track, revision)
@@ -115,7 +115,7 @@ def get_revision(
 
 
 def track_audio(
-    track_id: int,
+    track_id: ResourceId,
     request: Request,
     session: ReadSessionDep,
     storage: StorageDep,
@@ -147,7 +147,7 @@ router.add_api_route(
     responses={409: {**PROBLEM, "description": "the track is empty or a clip's audio is missing"}},
 )
 def track_peaks(
-    track_id: int,
+    track_id: ResourceId,
     session: ReadSessionDep,
     storage: StorageDep,
     revision: Annotated[int | None, Query(ge=1, description="default: the current one")] = None,
@@ -160,7 +160,7 @@ def track_peaks(
 
 
 @router.get("/tracks/{track_id}/mono-check", response_model=MonoCheckOut)
-def mono_check(track_id: int, session: ReadSessionDep, storage: StorageDep) -> MonoCheckOut:
+def mono_check(track_id: ResourceId, session: ReadSessionDep, storage: StorageDep) -> MonoCheckOut:
     """Does the current revision cancel when folded to mono? (worst 1 s window counts)."""
     job = tracks.render_job(session, storage, track_id)
     result = tracks.mono_check(job)
@@ -168,7 +168,7 @@ def mono_check(track_id: int, session: ReadSessionDep, storage: StorageDep) -> M
 
 
 @router.post("/tracks/{track_id}/align", response_model=AlignOut, responses=EDL_ERRORS)
-def align(track_id: int, body: AlignIn, session: SessionDep, storage: StorageDep) -> AlignOut:
+def align(track_id: ResourceId, body: AlignIn, session: SessionDep, storage: StorageDep) -> AlignOut:
     """Line up `lane_b`'s accent beats with `lane_a`'s (onset envelopes cross-correlated).
     Returns lane settings to apply; nothing is saved."""
     shift, lanes = tracks.align_lanes(
@@ -186,7 +186,7 @@ def align(track_id: int, body: AlignIn, session: SessionDep, storage: StorageDep
 
 @router.get("/clips/{clip_id}/zero-crossings", response_model=SnapOut, tags=["clips"])
 def zero_crossings(
-    clip_id: int,
+    clip_id: ResourceId,
     session: ReadSessionDep,
     storage: StorageDep,
     t: Annotated[list[float], Query(min_length=1, max_length=16, description="seconds")],

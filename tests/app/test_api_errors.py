@@ -101,3 +101,21 @@ def test_failing_requests_return_their_connections_and_write_nothing(settings: S
             assert client.patch(f"{API}/projects/{1000 + i}", json={"name": "x"}).status_code == 404
         assert engine.pool.checkedout() == 0
         assert client.get(f"{API}/projects").json()["data"] == []
+
+
+@pytest.mark.parametrize("path", [
+    f"{API}/runs/{2**80}",
+    f"{API}/exports/{2**40}",
+    f"{API}/projects/{2**70}/clips",
+    f"{API}/jobs/{2**65}/events",
+])
+def test_ids_past_the_catalogs_range_are_422_not_500(client: TestClient, path: str) -> None:
+    """Found by schemathesis: huge ids reached the SQLite driver (OverflowError, a 500)."""
+    assert_problem(client.get(path), 422)
+
+
+def test_out_of_range_numbers_in_bodies_are_422(client: TestClient) -> None:
+    project = client.post(f"{API}/projects", json={"name": "a", "artist": "b"}).json()
+    r = client.post(f"{API}/projects/{project['id']}/albums",
+                    json={"title": "t", "artist": "a", "tracks": [{"track_id": 2**70}]})
+    assert r.status_code in (404, 422) and r.headers["content-type"] == "application/problem+json"
