@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
 from app.api.covers import cover_image_url
+from app.api.file_routes import add_file_route
 from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import API_PREFIX, job_url
 from app.catalog import Album, Cover
@@ -97,14 +98,7 @@ AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {**PROBLEM, "description": "no such album, or n is not between 1 and tracks − 1"},
     409: {**PROBLEM, "description": "a track is empty or a clip's audio is missing"},
 }
-router.add_api_route(
-    "/albums/{album_id}/transition/{n}/audio", transition_audio, methods=["GET"],
-    response_class=Response, responses=AUDIO_RESPONSES, name="album_transition_audio",
-)
-router.add_api_route(
-    "/albums/{album_id}/transition/{n}/audio", transition_audio, methods=["HEAD"],
-    response_class=Response, include_in_schema=False, name="album_transition_audio_head",
-)
+add_file_route(router, "/albums/{album_id}/transition/{n}/audio", transition_audio, name="album_transition_audio", responses=AUDIO_RESPONSES)
 
 
 @router.post(

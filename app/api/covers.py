@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from app.api.file_routes import add_file_route
 from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import API_PREFIX, job_url
 from app.catalog import Cover
@@ -95,11 +96,4 @@ def cover_image(
 
 
 IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "the cover"}}
-router.add_api_route(
-    "/covers/{cover_id}/image", cover_image, methods=["GET"], response_class=Response,
-    responses=IMAGE_RESPONSES, name="cover_image",
-)
-router.add_api_route(
-    "/covers/{cover_id}/image", cover_image, methods=["HEAD"], response_class=Response,
-    include_in_schema=False, name="cover_image_head",
-)
+add_file_route(router, "/covers/{cover_id}/image", cover_image, name="cover_image", responses=IMAGE_RESPONSES)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
+from app.api.file_routes import add_file_route
 from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import API_PREFIX, job_url
 from app.catalog import Export
@@ -88,11 +89,4 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     206: {"description": "the requested byte range"},
     409: {**PROBLEM, "description": "the export has not finished"},
 }
-router.add_api_route(
-    "/exports/{export_id}/download", download, methods=["GET"], response_class=Response,
-    responses=DOWNLOAD_RESPONSES, name="export_download",
-)
-router.add_api_route(
-    "/exports/{export_id}/download", download, methods=["HEAD"], response_class=Response,
-    include_in_schema=False, name="export_download_head",
-)
+add_file_route(router, "/exports/{export_id}/download", download, name="export_download", responses=DOWNLOAD_RESPONSES)

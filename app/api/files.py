@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 
+from app.api.file_routes import add_file_route
 from app.api.deps import ReadSessionDep, StorageDep, ResourceId
 from app.media import AUDIO_TYPES, IMAGE_TYPES, file_response
 from app.services import clips, images
@@ -27,15 +28,7 @@ def clip_audio(clip_id: ResourceId, request: Request, session: ReadSessionDep, s
     return file_response(request, _existing(storage, clip.audio_path, "clip audio", clip_id), media_type)
 
 
-router.add_api_route(
-    "/clips/{clip_id}/audio", clip_audio, methods=["GET"], response_class=Response,
-    responses=AUDIO_RESPONSES, name="clip_audio",
-)
-# HEAD shares the handler; a separate route keeps the OpenAPI operation ids unique.
-router.add_api_route(
-    "/clips/{clip_id}/audio", clip_audio, methods=["HEAD"], response_class=Response,
-    include_in_schema=False, name="clip_audio_head",
-)
+add_file_route(router, "/clips/{clip_id}/audio", clip_audio, name="clip_audio", responses=AUDIO_RESPONSES)
 
 
 @router.get(

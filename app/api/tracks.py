@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from app.api.file_routes import add_file_route
 from app.api.deps import ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import API_PREFIX
 from app.catalog import Track
@@ -132,14 +133,7 @@ AUDIO_RESPONSES = {
     206: {"description": "the requested byte range"},
     409: {**PROBLEM, "description": "the track is empty or a clip's audio is missing"},
 }
-router.add_api_route(
-    "/tracks/{track_id}/audio", track_audio, methods=["GET"], response_class=Response,
-    responses=AUDIO_RESPONSES, name="track_audio",
-)
-router.add_api_route(
-    "/tracks/{track_id}/audio", track_audio, methods=["HEAD"], response_class=Response,
-    include_in_schema=False, name="track_audio_head",
-)
+add_file_route(router, "/tracks/{track_id}/audio", track_audio, name="track_audio", responses=AUDIO_RESPONSES)
 
 
 @router.get(
