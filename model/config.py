@@ -76,10 +76,7 @@ class SampleRNNConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SampleRNNConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown model config fields: {', '.join(unknown)}")
+        _refuse_unknown(cls, d)
         d = dict(d)
         if "frame_sizes" in d:
             d["frame_sizes"] = tuple(d["frame_sizes"])
@@ -111,10 +108,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown training config fields: {', '.join(unknown)}")
+        _refuse_unknown(cls, d)
         return cls(**d)
 
 
@@ -156,8 +150,11 @@ def preset(name: str) -> Preset:
 
 def override(cfg: Any, **changes: Any) -> Any:
     """A copy of a config dataclass with `changes`, refusing unknown field names."""
-    known = {f.name for f in dataclasses.fields(cfg)}
-    unknown = sorted(set(changes) - known)
-    if unknown:
-        raise ValueError(f"unknown {type(cfg).__name__} fields: {', '.join(unknown)}")
+    _refuse_unknown(type(cfg), changes)
     return dataclasses.replace(cfg, **changes)
+
+
+def _refuse_unknown(cls: type, names: Any) -> None:
+    unknown = sorted(set(names) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .quantize import dequantize, quantize, zero_level
-from .sampler import Sampler
+from .sampler import Sampler, random_state
 from .samplernn import SampleRNN
 
 log = logging.getLogger(__name__)
@@ -108,16 +108,11 @@ def _prime_state(
     x = torch.cat([pad, q], dim=1)  # [n, lookback + usable]
     model = model.to(device).eval()
     state = [
-        [tuple(_random_state(s, i, gen, device) for i, s in enumerate(layer)) for layer in tier]
+        [tuple(random_state(s, i, gen) for i, s in enumerate(layer)) for layer in tier]
         for tier in model.initial_state(n)
     ]
     _, state = model.frame_conditioning(x, state)
     return state, q[:, -cfg.lookback :]
-
-
-def _random_state(like: torch.Tensor, i: int, gen: torch.Generator, device: torch.device) -> torch.Tensor:
-    r = torch.randn(like.shape, generator=gen, device=device)
-    return torch.tanh(r) if i == 0 else r
 
 
 # -- writing clips ---------------------------------------------------------------------------

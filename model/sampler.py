@@ -44,6 +44,13 @@ def _linear_weights(layer: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]
     return layer.weight.detach().t().contiguous(), layer.bias.detach().clone()
 
 
+def random_state(like: torch.Tensor, i: int, generator: torch.Generator) -> torch.Tensor:
+    """A random initial value for element i of an RNN layer's state (the paper's random h0):
+    tanh(N(0, 1)) for h, which keeps it where a GRU/LSTM output lives; plain N(0, 1) for c."""
+    r = torch.randn(like.shape, generator=generator, device=like.device)
+    return torch.tanh(r) if i == 0 else r
+
+
 class Sampler:
     """Holds folded weights and the generation state for a batch of B streams."""
 
@@ -70,6 +77,7 @@ class Sampler:
         ]
         self.hist = torch.full((b, 2 * self.n_top), self.q // 2, dtype=torch.long, device=self.device)
         self.noise = torch.zeros(self.n_top, b, self.q, device=self.device)  # T * Gumbel
+        self.frame_out = torch.empty(b, self.n_top, dtype=torch.long, device=self.device)
         self._graph: torch.cuda.CUDAGraph | None = None
 
     def _tier_weights(self, tier: torch.nn.Module) -> _TierWeights:
@@ -103,9 +111,7 @@ class Sampler:
                     if state is not None:
                         s.copy_(state[k][j][i].expand_as(s))
                     else:
-                        r = torch.randn(s.shape, generator=generator, device=self.device)
-                        # tanh keeps h in the range a GRU/LSTM output lives in; c gets plain N(0,1).
-                        s.copy_(torch.tanh(r) if i == 0 else r)
+                        s.copy_(random_state(s, i, generator))
         self.hist.fill_(self.q // 2)
         if history is not None:
             self.hist[:, : self.n_top].copy_(history)
@@ -176,19 +182,12 @@ class Sampler:
 
     # -- CUDA graphs ---------------------------------------------------------------------------
 
-    @property
-    def frame_out(self) -> torch.Tensor:
-        if not hasattr(self, "_frame_out"):
-            self._frame_out = torch.empty(self.batch, self.n_top, dtype=torch.long, device=self.device)
-        return self._frame_out
-
     def capture(self) -> None:
         """Record one frame as a CUDA graph (CUDA only). Buffers are saved and restored, so
         capturing does not advance the streams."""
         if self.device.type != "cuda":
             return
         saved = self._snapshot()
-        _ = self.frame_out
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):
