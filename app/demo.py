@@ -23,11 +23,11 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from app.catalog import Project, Run, SourceImage, SourceTitle, SourceTrack
 from app.db import make_engine, session_factory
 from app.queue import CeleryQueue, TaskQueue
+from app.received import ReceivedFile
 from app.schemas.runs import RunConfigIn
 from app.services import images, projects, runs, sources
 from app.settings import Settings
 from app.storage import Storage
-from app.uploads import ReceivedFile
 from model.synth import demo_album
 
 logger = logging.getLogger(__name__)

@@ -19,18 +19,11 @@ import anyio.to_thread
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from app.received import ReceivedFile
 from app.services.errors import InvalidInput, TooLarge, UnsupportedMedia
 from app.storage import Storage, sanitize_display_name
 
 _SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,5}")
-
-
-@dataclass
-class ReceivedFile:
-    field: str
-    display_name: str  # sanitized client filename; never used as a path
-    path: Path  # temp file under Storage.tmp_dir
-    size: int = 0
 
 
 @dataclass

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from app.catalog import Job
 from app.jobs import LeaseLost
-from app.services import auto_album, covers, exports, titles
+from app.services import auto_album, covers, release_build, titles
 from app.services.errors import DomainError
-from model.covers import CoverConfig, available_backends, photo_style_cover, self_style_cover
 from model.cover_io import cover_jpeg_bytes
+from model.covers import CoverConfig, available_backends, photo_style_cover, self_style_cover
 from model.titles import generate_titles
 from worker.errors import JobError, describe
 from worker.lease import Lease, Stopped
@@ -113,16 +113,16 @@ def run_export(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, 
 
 def export_release(
     rt: Runtime, lease: Lease, payload: dict[str, Any], *, start: float = 0.0
-) -> exports.Release:
+) -> release_build.Release:
     """Render, master and package; keeps the Export row's status in step with the job's.
     Progress goes from `start` to 1."""
     export_id = int(payload["export_id"])
     with lease.fenced() as session:
-        exports.record_status(session, export_id, "running")
+        release_build.record_status(session, export_id, "running")
     try:
         with rt.reading() as session:
             plan = _domain(
-                lambda: exports.plan_export(
+                lambda: release_build.plan_export(
                     session, rt.storage, export_id, payload["album"], list(payload["formats"])
                 )
             )
@@ -130,9 +130,9 @@ def export_release(
         def report(progress: float, message: str) -> None:
             lease.report(progress=start + (1.0 - start) * progress, message=message)
 
-        release = exports.build_release(rt.storage, plan, report=report, check=lease.check)
+        release = release_build.build_release(rt.storage, plan, report=report, check=lease.check)
         with lease.fenced() as session:
-            exports.record_release(session, export_id, release)
+            release_build.record_release(session, export_id, release)
         return release
     except LeaseLost:
         raise
@@ -147,12 +147,12 @@ def export_release(
 def _end_export(lease: Lease, export_id: int, status: str, error: str | None) -> None:
     try:
         with lease.fenced() as session:
-            exports.record_status(session, export_id, status, error)
+            release_build.record_status(session, export_id, status, error)
     except LeaseLost:
         pass  # another attempt owns the export now
 
 
-def export_result(export_id: int, album_id: int, release: exports.Release) -> dict[str, Any]:
+def export_result(export_id: int, album_id: int, release: release_build.Release) -> dict[str, Any]:
     return {
         "export_id": export_id,
         "album_id": album_id,

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from app.api.deps import ReadSessionDep, ResourceId, SessionDep, StorageDep
 from app.api.file_routes import add_file_route
-from app.api.deps import ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import API_PREFIX
 from app.catalog import Track
 from app.media import file_response
@@ -24,7 +24,7 @@ from app.schemas.tracks import (
     TrackPut,
     TrackSummary,
 )
-from app.services import tracks
+from app.services import track_analysis, track_renders, tracks
 
 router = APIRouter(tags=["tracks"])
 PROBLEM = {"content": {"application/problem+json": {}}}
@@ -124,8 +124,8 @@ def track_audio(
 ) -> Response:
     """The render of a revision as 16-bit 44.1 kHz stereo WAV, made on first request and cached.
     Honours `Range` (206/416) and `If-Range`; HEAD too. 409 while the track is empty."""
-    job = tracks.render_job(session, storage, track_id, revision)
-    return file_response(request, tracks.rendered_file(storage, job), "audio/wav")
+    job = track_renders.render_job(session, storage, track_id, revision)
+    return file_response(request, track_renders.rendered_file(storage, job), "audio/wav")
 
 
 AUDIO_RESPONSES = {
@@ -149,15 +149,15 @@ def track_peaks(
 ) -> dict[str, Any]:
     """Per-channel peaks of a revision's render (left, right), for the split-channel view:
     `{revision, duration, sample_rate, channels, samples_per_pixel, peaks: [[...], [...]]}`."""
-    job = tracks.render_job(session, storage, track_id, revision)
-    return tracks.render_peaks(storage, job, pixels=pixels)
+    job = track_renders.render_job(session, storage, track_id, revision)
+    return track_renders.render_peaks(storage, job, pixels=pixels)
 
 
 @router.get("/tracks/{track_id}/mono-check", response_model=MonoCheckOut)
 def mono_check(track_id: ResourceId, session: ReadSessionDep, storage: StorageDep) -> MonoCheckOut:
     """Does the current revision cancel when folded to mono? (worst 1 s window counts)."""
-    job = tracks.render_job(session, storage, track_id)
-    result = tracks.mono_check(job)
+    job = track_renders.render_job(session, storage, track_id)
+    result = track_analysis.mono_check(job)
     return MonoCheckOut.model_validate({"revision": job.revision, **result})
 
 
@@ -165,7 +165,7 @@ def mono_check(track_id: ResourceId, session: ReadSessionDep, storage: StorageDe
 def align(track_id: ResourceId, body: AlignIn, session: SessionDep, storage: StorageDep) -> AlignOut:
     """Line up `lane_b`'s accent beats with `lane_a`'s (onset envelopes cross-correlated).
     Returns lane settings to apply; nothing is saved."""
-    shift, lanes = tracks.align_lanes(
+    shift, lanes = track_analysis.align_lanes(
         session, storage, track_id, lane_a=body.lane_a, lane_b=body.lane_b,
         max_shift_s=body.max_shift_s, edl=body.edl,
     )
@@ -189,5 +189,5 @@ def zero_crossings(
     """Each `t` moved to the nearest zero crossing within ±`search_ms` (cut points that click
     less). Reads only a few samples around each time."""
     return SnapOut(
-        times=tracks.snap_to_zero_crossings(session, storage, clip_id, t, search_ms=search_ms)
+        times=track_analysis.snap_to_zero_crossings(session, storage, clip_id, t, search_ms=search_ms)
     )

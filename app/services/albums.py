@@ -32,7 +32,7 @@ from app.audio.render import equal_power_fade_in, render_track
 from app.audio.timeline import to_samples
 from app.catalog import Album, AlbumTrack, Cover, Export, Track, utcnow
 from app.schemas.albums import DEFAULT_GAP_MS, AlbumIn
-from app.services import tracks
+from app.services import track_renders, tracks
 from app.services.errors import DomainError, InvalidInput, NotFound
 from app.services.projects import get_project
 from app.storage import Storage
@@ -275,11 +275,11 @@ def check_album(session: Session, storage: Storage, album_id: int) -> list[str]:
     has_cover = album.cover_id is not None
     items = [(item.track_id, item.title, item.gap_s) for item in album.items]
     session.rollback()
-    jobs: list[tracks.RenderJob | None] = []
+    jobs: list[track_renders.RenderJob | None] = []
     problems: list[str] = []
     for number, (track_id, title, _) in enumerate(items, start=1):
         try:
-            jobs.append(tracks.render_job(session, storage, track_id))
+            jobs.append(track_renders.render_job(session, storage, track_id))
         except DomainError as exc:
             jobs.append(None)
             problems.append(f"Track {number}{_quoted(title)} cannot be rendered: {exc.message}")
@@ -315,7 +315,7 @@ def transition_file(session: Session, storage: Storage, album_id: int, number: i
     a, b = album.items[number - 1], album.items[number]
     project_id, join = album.project_id, a.gap_s
     session.rollback()
-    renders = [tracks.render_job(session, storage, t) for t in (a.track_id, b.track_id)]
+    renders = [track_renders.render_job(session, storage, t) for t in (a.track_id, b.track_id)]
     spec = json.dumps([[r.track_id, r.revision] for r in renders] + [join, TRANSITION_S])
     digest = hashlib.sha256(spec.encode()).hexdigest()[:16]
     key = f"{_folder(project_id, album_id)}/transition-{number}-{digest}.wav"
@@ -323,7 +323,7 @@ def transition_file(session: Session, storage: Storage, album_id: int, number: i
     if dest.is_file():
         return dest
     keep = to_samples(TRANSITION_S, PREVIEW_RATE)
-    tail, head = (read_render(tracks.rendered_file(storage, r)) for r in renders)
+    tail, head = (read_render(track_renders.rendered_file(storage, r)) for r in renders)
     tail, head = assemble([tail[:, -keep:], head[:, :keep]], [join, 0.0], PREVIEW_RATE)
     audio = np.concatenate([tail, head], axis=1)
     pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)

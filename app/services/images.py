@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import SourceImage
+from app.received import ReceivedFile
 from app.services.errors import InvalidInput, NotFound, TooLarge, UnsupportedMedia
 from app.services.projects import get_project
 from app.storage import Storage
-from app.uploads import ReceivedFile
 
 # Pillow decodes dozens of formats (FITS, PSD, ...); accepting only these keeps its attack
 # surface to three well-fuzzed decoders (RELIABILITY 24, GHSA-whj4-6x5x-4v2j).

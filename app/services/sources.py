@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import SourceTrack
+from app.received import ReceivedFile
 from app.services.errors import InvalidInput, UnsupportedMedia
 from app.services.projects import get_project
 from app.storage import Storage, file_sha256
-from app.uploads import ReceivedFile
 from model.audio import AudioError, AudioInfo, probe, validate
 
 

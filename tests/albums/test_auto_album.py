@@ -158,7 +158,7 @@ def test_a_redelivered_job_makes_one_album(
         raise _Killed
 
     with monkeypatch.context() as m:
-        m.setattr(album_runners.exports, "build_release", die)
+        m.setattr(album_runners.release_build, "build_release", die)
         with pytest.raises(_Killed):
             worker.run_all()
     assert job(client, job_id)["status"] == "running"

@@ -13,9 +13,9 @@ from sqlalchemy import delete, select, update
 from app import jobs
 from app.catalog import Checkpoint, Clip, Job, Run
 from app.queue import RecordingQueue
+from app.received import ReceivedFile
 from app.schemas.runs import GenerateIn, RunConfigIn
 from app.services import projects, runs, sources
-from app.uploads import ReceivedFile
 from model.synth import demo_album
 from tests.worker.conftest import Recorded
 from tests.worker.harness import tiny_run
