@@ -22,9 +22,10 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
+from app.contract.queues import QUEUES
+
 logger = logging.getLogger(__name__)
 
-QUEUES = ("gpu", "cpu")
 WORKER_STOP_S = 60.0  # a running job stops between two steps and hands itself back to the queue
 WEB_STOP_S = 10.0
 READY_TIMEOUT_S = 120.0
@@ -190,8 +191,11 @@ def run_up(args: argparse.Namespace) -> int:
     # gpu worker for minutes to hours, and titles, covers and exports (cpu queue) should not
     # wait behind it.
     commands = {
-        "worker-gpu": [*cli, "worker", "--queues", "gpu", "--concurrency", "1", "--name", "albumbot-gpu@%h"],
-        "worker-cpu": [*cli, "worker", "--queues", "cpu", "--concurrency", "1", "--name", "albumbot-cpu@%h"],
+        f"worker-{queue}": [
+            *cli, "worker", "--queues", queue, "--concurrency", "1", "--name", f"albumbot-{queue}@%h"
+        ]
+        for queue in QUEUES
+    } | {
         "web": [*cli, "web", "--no-migrate", "--host", args.host, "--port", str(args.port)],
     }
     stop_signal: list[int] = []

@@ -22,7 +22,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.catalog import TERMINAL_STATUSES, Job, utcnow
+from app.catalog import TERMINAL_STATUSES, Job, Run, utcnow
+from app.contract.codec import ContractError
+from app.contract.kinds import JobKind, P
+from app.contract.payloads import Payload
 
 ALLOWED: Mapping[str, frozenset[str]] = {
     "queued": frozenset({"running", "cancelled", "failed"}),
@@ -57,26 +60,38 @@ def can_transition(old: str, new: str) -> bool:
 
 def create_job(
     session: Session,
+    kind: JobKind[P],
+    payload: P,
     *,
-    kind: str,
-    task: str,
-    queue: str,
-    payload: dict[str, Any],
     project_id: int | None = None,
     idempotency_key: str | None = None,
 ) -> Job:
-    """Add a queued job to the session (the caller commits, then enqueues)."""
+    """Add a queued job of `kind` to the session (the caller commits, then enqueues)."""
     job = Job(
-        kind=kind,
-        task=task,
-        queue=queue,
-        payload=payload,
+        kind=kind.name,
+        task=kind.task,
+        queue=kind.queue_for(payload),
+        payload=payload.to_dict(),
         project_id=project_id,
         idempotency_key=idempotency_key,
     )
     session.add(job)
     session.flush()
     return job
+
+
+def payload_of(kind: JobKind[P], job: Job) -> P:
+    """The job's typed payload. ContractError when the job is of another kind or its stored
+    payload is not one this release understands."""
+    if job.kind != kind.name:
+        raise ContractError(f"job {job.id} is a {job.kind!r} job, not {kind.name!r}")
+    return kind.decode(job.payload)
+
+
+def set_payload(session: Session, job_id: int, payload: Payload) -> None:
+    """Replace the job's payload (what a worker records to make a redelivery repeat itself,
+    e.g. reserved clip indices); no commit: call it inside the lease's fenced transaction."""
+    session.execute(update(Job).where(Job.id == job_id).values(payload=payload.to_dict()))
 
 
 def claim(
@@ -107,20 +122,15 @@ def claim(
         Job.cancel_requested.is_(False),
         or_(Job.status == "queued", stale),
     )
+    reason = f"gave up after {max_attempts} attempts (the task kept dying)"
     gave_up = session.execute(
         update(Job)
         .where(claimable, Job.attempt >= max_attempts)
-        .values(
-            status="failed",
-            error=f"gave up after {max_attempts} attempts (the task kept dying)",
-            lease_owner=None,
-            finished_at=now,
-            updated_at=now,
-        )
+        .values(status="failed", error=reason, lease_owner=None, finished_at=now, updated_at=now)
     ).rowcount
     if gave_up:
         session.commit()
-        raise GaveUp(f"job {job_id} gave up after {max_attempts} attempts")
+        raise GaveUp(reason)
     attempt = session.execute(
         update(Job)
         .where(claimable)
@@ -193,12 +203,38 @@ def cancel(session: Session, job_id: int, attempt: int, *, message: str = "cance
 
 
 def release(session: Session, job_id: int, attempt: int, *, message: str = "") -> None:
-    """running -> queued: hand the job back (warm shutdown) so its next delivery can claim it."""
-    values = {"status": "queued", "lease_owner": None, "heartbeat_at": None, "message": message}
+    """running -> queued: hand the job back (warm shutdown) so its next delivery can claim it.
+
+    A hand-back is not a failed attempt: `handbacks` counts them, and `claim`'s caller raises the
+    job's attempt budget by that many. `enqueued_at` is cleared so the next sweep publishes it.
+    """
+    values = {
+        "status": "queued", "lease_owner": None, "heartbeat_at": None, "message": message,
+        "handbacks": Job.handbacks + 1, "enqueued_at": None,
+    }
     if not _fenced(session, job_id, attempt, values):
         session.rollback()
         raise LeaseLost(f"job {job_id}: attempt {attempt} no longer holds the lease")
     session.commit()
+
+
+def mirror_run(
+    session: Session, job_id: int, *, status: str, error: str | None, attempt: int | None = None
+) -> None:
+    """The run driven by this job (if any, and only while this job still drives it) mirrors its
+    state; no commit: it joins the transaction that changes the job, so both change together."""
+    values: dict[str, Any] = {"status": status, "error": error}
+    if attempt is not None:
+        values["attempt"] = attempt
+    session.execute(update(Run).where(Run.job_id == job_id).values(**values))
+
+
+def leave_unpublished(session: Session, job_id: int) -> None:
+    """A queued job whose message a shutting-down worker dropped: the next sweep publishes it
+    again (RELIABILITY A9)."""
+    session.execute(
+        update(Job).where(Job.id == job_id, Job.status == "queued").values(enqueued_at=None)
+    )
 
 
 def request_cancel(session: Session, job_id: int) -> Job | None:
@@ -245,6 +281,10 @@ def unpublished(session: Session, *, older_than_s: float) -> list[int]:
         .order_by(Job.id)
     )
     return list(rows.scalars())
+
+
+def cancel_requested(session: Session, job_id: int) -> bool:
+    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
 def mark_enqueued(session: Session, job_id: int) -> None:

@@ -35,8 +35,8 @@ class CeleryQueue:
             config = broker_config(self._settings)
             app = Celery("albumbot-web", set_as_current=False)
             app.conf.update(
-                broker_url=config["broker_url"],
-                broker_transport_options=config["broker_transport_options"],
+                broker_url=config.url,
+                broker_transport_options=config.transport_options,
                 task_serializer="json",
                 # Fail fast instead of retrying for minutes inside a web request: the job row
                 # stays queued and the sweeper publishes it again.

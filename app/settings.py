@@ -7,6 +7,7 @@ build one with explicit values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,16 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
-def broker_config(settings: Settings) -> dict[str, Any]:
-    """Celery `broker_url` and `broker_transport_options` for these settings.
+@dataclass(frozen=True)
+class BrokerConfig:
+    """Celery's `broker_url` and `broker_transport_options` for a Settings."""
+
+    url: str
+    transport_options: dict[str, Any]
+
+
+def broker_config(settings: Settings) -> BrokerConfig:
+    """The broker of these settings.
 
     The embedded broker uses one folder for both directions, so the web process (producer) and
     the worker (consumer) on the same machine meet there. Callers create the folders with
@@ -99,25 +108,24 @@ def broker_config(settings: Settings) -> dict[str, Any]:
     """
     if settings.embedded_broker:
         base = settings.broker_dir
-        return {
-            "broker_url": "filesystem://",
-            "broker_transport_options": {
+        return BrokerConfig(
+            "filesystem://",
+            {
                 "data_folder_in": str(base / "queue"),
                 "data_folder_out": str(base / "queue"),
                 "processed_folder": str(base / "processed"),
                 "control_folder": str(base / "control"),
                 "store_processed": False,
             },
-        }
-    return {
-        "broker_url": settings.broker_url,
-        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
-    }
+        )
+    return BrokerConfig(
+        settings.broker_url, {"visibility_timeout": settings.visibility_timeout_s}
+    )
 
 
 def ensure_broker_dirs(settings: Settings) -> None:
     if settings.embedded_broker:
-        options = broker_config(settings)["broker_transport_options"]
+        options = broker_config(settings).transport_options
         for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 

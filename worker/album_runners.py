@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.catalog import Job
+from app import jobs
+from app.contract.payloads import (
+    AlbumPiece,
+    AutoAlbumPayload,
+    CoversPayload,
+    ExportPayload,
+    TitlesPayload,
+)
 from app.jobs import LeaseLost
 from app.services import auto_album, covers, release_build, titles
 from app.services.errors import DomainError
@@ -32,42 +40,40 @@ API = "/api/v1"  # links in job results (the worker does not import the web rout
 # -- titles -------------------------------------------------------------------------------------
 
 
-def run_titles(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, Any]:
-    """Draw `n` titles from the project's discography (payload: project_id, n, seed, replace)."""
-    project_id, n, seed = int(payload["project_id"]), int(payload["n"]), int(payload["seed"])
+def run_titles(rt: Runtime, lease: Lease, payload: TitlesPayload) -> dict[str, Any]:
+    """Draw `payload.n` titles from the project's discography."""
     with rt.reading() as session:
-        sources = titles.discography(session, project_id)
-    lease.report(message=f"drawing {n} titles from {len(sources)} song titles")
+        sources = titles.discography(session, payload.project_id)
+    lease.report(message=f"drawing {payload.n} titles from {len(sources)} song titles")
     try:
-        texts = generate_titles(sources, n, seed=seed)
+        texts = generate_titles(sources, payload.n, seed=payload.seed)
     except ValueError as exc:
         raise JobError(f"cannot generate titles: {exc}") from None
     lease.check()
     with lease.fenced() as session:
         rows = titles.store_titles(
-            session, project_id, lease.job_id, texts, replace=bool(payload.get("replace"))
+            session, payload.project_id, lease.job_id, texts, replace=payload.replace
         )
         ids = [r.id for r in rows]
-    return {"count": len(ids), "seed": seed, "title_ids": ids[:1] + ids[-1:]}
+    return {"count": len(ids), "seed": payload.seed, "title_ids": ids[:1] + ids[-1:]}
 
 
 # -- covers -------------------------------------------------------------------------------------
 
 
-def run_covers(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, Any]:
-    """Make `n` covers (payload: project_id, method, size, seed, backend, n)."""
-    project_id, method = int(payload["project_id"]), str(payload["method"])
-    size, seed, n = int(payload["size"]), int(payload["seed"]), int(payload["n"])
+def run_covers(rt: Runtime, lease: Lease, payload: CoversPayload) -> dict[str, Any]:
+    """Make `payload.n` covers by the paper's method `payload.method`."""
+    project_id, method, n = payload.project_id, payload.method, payload.n
     with rt.reading() as session:
-        inputs = _domain(lambda: covers.cover_inputs(session, rt.storage, project_id, method))
+        inputs = covers.cover_inputs(session, rt.storage, project_id, method)
     made = []
     for i in range(n):
         lease.check()
         lease.report(progress=i / n, message=f"cover {i + 1} of {n} ({method})")
         made.append(
             make_cover(
-                rt, project_id, lease.job_id, i, inputs, method=method, size=size, seed=seed + i,
-                backend=str(payload["backend"]),
+                rt, project_id, lease.job_id, i, inputs, method=method, size=payload.size,
+                seed=payload.seed + i, backend=payload.backend,
             )
         )
     with lease.fenced() as session:
@@ -105,26 +111,24 @@ def make_cover(
 # -- export -------------------------------------------------------------------------------------
 
 
-def run_export(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, Any]:
-    """Export the album snapshot in the payload (export_id, formats, album)."""
+def run_export(rt: Runtime, lease: Lease, payload: ExportPayload) -> dict[str, Any]:
+    """Export the album snapshot in the payload."""
     release = export_release(rt, lease, payload)
-    return export_result(int(payload["export_id"]), int(payload["album"]["album_id"]), release)
+    return export_result(payload.export_id, payload.album.album_id, release)
 
 
 def export_release(
-    rt: Runtime, lease: Lease, payload: dict[str, Any], *, start: float = 0.0
+    rt: Runtime, lease: Lease, payload: ExportPayload, *, start: float = 0.0
 ) -> release_build.Release:
     """Render, master and package; keeps the Export row's status in step with the job's.
     Progress goes from `start` to 1."""
-    export_id = int(payload["export_id"])
+    export_id = payload.export_id
     with lease.fenced() as session:
         release_build.record_status(session, export_id, "running")
     try:
         with rt.reading() as session:
-            plan = _domain(
-                lambda: release_build.plan_export(
-                    session, rt.storage, export_id, payload["album"], list(payload["formats"])
-                )
+            plan = release_build.plan_export(
+                session, rt.storage, export_id, payload.album, payload.formats
             )
 
         def report(progress: float, message: str) -> None:
@@ -169,49 +173,46 @@ def export_result(export_id: int, album_id: int, release: release_build.Release)
 # -- the no-curation album ----------------------------------------------------------------------
 
 
-def run_auto_album(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, Any]:
+def run_auto_album(rt: Runtime, lease: Lease, payload: AutoAlbumPayload) -> dict[str, Any]:
     """Random clips (or fresh ones), random titles, a generated cover, exported.
 
-    Payload: see app/services/auto_album.py. After the album rows exist the payload also holds
-    the export (`export_id`, `album`), and a retry goes straight to exporting.
+    Once the album's rows exist the payload records them (`made`), and a retry goes straight to
+    exporting.
     """
-    notes: list[str] = []
-    if "export_id" not in payload:
-        payload = _make_album(rt, lease, payload, notes)
-    release = export_release(rt, lease, payload, start=0.5)
-    result = export_result(int(payload["export_id"]), int(payload["album"]["album_id"]), release)
-    album = payload["album"]
+    if payload.made is None:
+        payload = _make_album(rt, lease, payload)
+    made = payload.made
+    assert made is not None
+    export = ExportPayload(made.export_id, payload.formats, made.album)
+    release = export_release(rt, lease, export, start=0.5)
+    result = export_result(made.export_id, made.album.album_id, release)
     result.update(
-        seed=payload["seed"],
-        mode=payload["mode"],
-        title=album["title"],
-        titles=[t["title"] for t in album["tracks"]],
-        track_ids=[t["track_id"] for t in album["tracks"]],
-        clip_ids=payload.get("clip_ids", []),
-        cover_id=album["cover_id"],
-        notes=[*payload.get("notes", []), *release.notes],
+        seed=payload.seed,
+        mode=payload.mode,
+        title=made.album.title,
+        titles=[t.title for t in made.album.tracks],
+        track_ids=[t.track_id for t in made.album.tracks],
+        clip_ids=list(made.clip_ids),
+        cover_id=made.album.cover_id,
+        notes=[*made.notes, *release.notes],
     )
     return result
 
 
-def _make_album(
-    rt: Runtime, lease: Lease, payload: dict[str, Any], notes: list[str]
-) -> dict[str, Any]:
-    project_id, seed = int(payload["project_id"]), int(payload["seed"])
-    if payload["mode"] == "generate":
-        pieces = _generate_pieces(rt, lease, payload)
-    else:
-        pieces = auto_album.pieces_of(payload["pieces"])
+def _make_album(rt: Runtime, lease: Lease, payload: AutoAlbumPayload) -> AutoAlbumPayload:
+    notes: list[str] = []
+    project_id, seed = payload.project_id, payload.seed
+    pieces = _generate_pieces(rt, lease, payload) if payload.generate else list(payload.pieces)
     lease.check()
     lease.report(progress=0.4, message="drawing titles")
     with rt.reading() as session:
         sources = titles.discography(session, project_id)
         cover_inputs = _optional_cover(session, rt, project_id, notes)
-    wanted = len(pieces) + (0 if payload.get("title") else 1)
+    wanted = len(pieces) + (0 if payload.title else 1)
     names = auto_titles(sources, wanted, seed, notes)
-    album_title = str(payload.get("title") or names.pop(0) or "Untitled")
+    album_title = payload.title or names.pop(0) or "Untitled"
     names = [
-        name or _fallback_title(payload["mode"], piece, i)
+        name or _fallback_title(payload.mode, piece, i)
         for i, (name, piece) in enumerate(zip(names, pieces, strict=True))
     ]
     made = None
@@ -223,30 +224,27 @@ def _make_album(
             size=auto_album.COVER_SIZE, seed=seed, backend=auto_album.COVER_BACKEND,
         )
     with lease.fenced() as session:
-        job = session.get(Job, lease.job_id)
-        assert job is not None
-        album = auto_album.materialize(
-            session, rt.storage, job, pieces, names, album_title, made,
-            cover_inputs.source_ids if cover_inputs else [],
+        payload = auto_album.materialize(
+            session, rt.storage, lease.job_id, payload, pieces, names, album_title, made,
+            cover_inputs.source_ids if cover_inputs else [], notes,
         )
-        job.payload = {
-            **job.payload, "notes": notes, "clip_ids": [p.clip_id for p in pieces],
-        }
-        logger.info("auto album %d: %d tracks", album.id, len(pieces))
-        return dict(job.payload)
+        jobs.set_payload(session, lease.job_id, payload)
+    assert payload.made is not None
+    logger.info("auto album %d: %d tracks", payload.made.album.album_id, len(pieces))
+    return payload
 
 
-def _generate_pieces(
-    rt: Runtime, lease: Lease, payload: dict[str, Any]
-) -> list[auto_album.Piece]:
-    """Fresh clips from the chosen checkpoint, made by the clip-generation runner itself."""
-    from worker.runners import generate_more  # torch: only in the process that generates
+def _generate_pieces(rt: Runtime, lease: Lease, payload: AutoAlbumPayload) -> list[AlbumPiece]:
+    """Fresh clips from the chosen checkpoint, made by the clip-generation runner itself; the
+    reservation of their indices goes into this job's own payload."""
+    from worker.runners import generate_clips  # torch: only in the process that generates
 
-    spec = payload["generate"]
-    lease.report(progress=0.0, message=f"generating {spec['n']} clips of {spec['seconds']} s")
-    made = generate_more(rt, lease, {**payload, **spec})
+    spec = payload.generate
+    assert spec is not None
+    lease.report(progress=0.0, message=f"generating {spec.n} clips of {spec.seconds} s")
+    made = generate_clips(rt, lease, spec, lambda reserved: replace(payload, generate=reserved))
     with rt.reading() as session:
-        return auto_album.whole_clips(session, made["clip_ids"])
+        return auto_album.whole_clips(session, made.clip_ids)
 
 
 def _optional_cover(
@@ -270,13 +268,5 @@ def auto_titles(sources: Sequence[str], n: int, seed: int, notes: list[str]) -> 
     return drawn + [""] * (n - len(drawn))
 
 
-def _fallback_title(mode: str, piece: auto_album.Piece, index: int) -> str:
+def _fallback_title(mode: str, piece: AlbumPiece, index: int) -> str:
     return f"Epoch {piece.epoch}" if mode == "epochs" else f"Track {index + 1}"
-
-
-def _domain(call: Any) -> Any:
-    """Run `call()`, turning a domain error into the job's readable reason."""
-    try:
-        return call()
-    except DomainError as exc:
-        raise JobError(exc.message) from None

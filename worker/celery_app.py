@@ -29,18 +29,17 @@ from typing import Any
 from celery import Celery, signals
 from kombu.entity import Exchange, Queue
 
+from app.contract.kinds import KINDS
+from app.contract.queues import CPU, QUEUES
 from app.settings import Settings, broker_config, ensure_broker_dirs
 from worker.runtime import Runtime
 from worker.sweeper import Sweeper
 
 logger = logging.getLogger(__name__)
 
-GPU_QUEUE, CPU_QUEUE = "gpu", "cpu"
-QUEUES = (GPU_QUEUE, CPU_QUEUE)
-TASK_ROUTES = {
-    "run-training": {"queue": GPU_QUEUE},
-    "generate-clips": {"queue": GPU_QUEUE},
-}
+# Where each task goes by default (a job that routes itself, e.g. a generating auto album, is
+# published with its queue named).
+TASK_ROUTES = {kind.task: {"queue": kind.queue} for kind in KINDS.values()}
 EMBEDDED_POLL_S = 0.25  # how often the filesystem broker looks for new message files
 
 
@@ -48,7 +47,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     """The worker's Celery settings for `settings` (a plain dict, so tests can guard it)."""
     broker = broker_config(settings)
     vt = settings.visibility_timeout_s
-    transport = dict(broker["broker_transport_options"])
+    transport = dict(broker.transport_options)
     # Redis redelivers an unacked message after this long; Celery reads it from three places and
     # they must agree (RELIABILITY A1, celery#7651, #9339). It is above one training segment's
     # length by default, and a longer task is still safe: its redelivered copy finds a live
@@ -57,7 +56,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     if settings.embedded_broker:
         transport["polling_interval"] = EMBEDDED_POLL_S
     return {
-        "broker_url": broker["broker_url"],
+        "broker_url": broker.url,
         "broker_transport_options": transport,
         "result_backend_transport_options": {"visibility_timeout": vt},
         "visibility_timeout": vt,
@@ -85,7 +84,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             Queue(q, Exchange(q, "direct"), routing_key=q)  # type: ignore[no-untyped-call]
             for q in QUEUES
         ),
-        "task_default_queue": CPU_QUEUE,
+        "task_default_queue": CPU,
         "task_create_missing_queues": False,
         "task_routes": TASK_ROUTES,
         "worker_send_task_events": not settings.embedded_broker,  # for Flower

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-from sqlalchemy import select
 
-from app.catalog import Clip, insert_ignore
+from app.services import training
+from app.services.training import ClipRecord
 from model.checkpoint import load_model
 from model.features import measure
 from model.generate import generate, write_clips
@@ -78,8 +78,7 @@ def clip_key(project_id: int, run_id: int, epoch: int, index: int) -> str:
 
 def existing_indices(rt: Runtime, checkpoint_id: int) -> set[int]:
     with rt.reading() as session:
-        rows = session.scalars(select(Clip.index).where(Clip.checkpoint_id == checkpoint_id))
-        return set(rows)
+        return training.existing_clip_indices(session, checkpoint_id)
 
 
 @contextmanager
@@ -185,32 +184,27 @@ def _store(
     peaks_key = key.removesuffix(".wav") + ".peaks.json"
     rt.storage.write_bytes(peaks_key, json.dumps(compute_peaks(audio, sr)).encode())
     features = measure(audio, sr)
+    record = ClipRecord(
+        checkpoint_id=target.checkpoint_id,
+        project_id=target.project_id,
+        run_id=target.run_id,
+        job_id=lease.job_id,
+        epoch=target.epoch,
+        index=index,
+        seed=seed,
+        temperature=temperature,
+        sample_rate=sr,
+        duration_s=len(audio) / sr,
+        audio_path=key,
+        audio_format="WAV",
+        peaks_path=peaks_key,
+        features=features.to_dict(),
+        loudness_lufs=features.loudness_lufs,
+        peak_dbfs=features.peak_dbfs,
+        silence_ratio=features.silence_ratio,
+        clipping=features.clipping,
+    )
     with lease.fenced() as session:
-        clip_id = insert_ignore(
-            session,
-            Clip,
-            {
-                "checkpoint_id": target.checkpoint_id,
-                "project_id": target.project_id,
-                "run_id": target.run_id,
-                "job_id": lease.job_id,
-                "epoch": target.epoch,
-                "index": index,
-                # With `index` and the batch it fell in, the seed regenerates this exact clip.
-                "seed": seed,
-                "temperature": temperature,
-                "sample_rate": sr,
-                "duration_s": len(audio) / sr,
-                "audio_path": key,
-                "audio_format": "WAV",
-                "peaks_path": peaks_key,
-                "features": features.to_dict(),
-                "loudness_lufs": features.loudness_lufs,
-                "peak_dbfs": features.peak_dbfs,
-                "silence_ratio": features.silence_ratio,
-                "clipping": features.clipping,
-            },
-            key=("checkpoint_id", "index"),
-        )
+        clip_id = training.record_clip(session, record)
     logger.info("clip %s: epoch %d index %d", clip_id, target.epoch, index)
     return 0 if clip_id is None else 1

@@ -1,10 +1,11 @@
 """A project's training dataset, prepared once per (sources, preparation settings).
 
-`Dataset.key` (app/services/runs.py `dataset_key`) names the sources by content and the settings
-that shape the chunks, so every run of a project with the same album and settings reuses one
-prepared folder. Preparation decodes the uploaded files straight from media storage; the folder
-appears atomically (model/dataset.py writes a hidden sibling and renames it), so two workers that
-race to prepare the same key produce the same files and neither sees half of the other's.
+`Dataset.key` (app/services/datasets.py `dataset_key`) names the sources by content and the
+settings that shape the chunks, so every run of a project with the same album and settings reuses
+one prepared folder. Preparation decodes the uploaded files straight from media storage; the
+folder appears atomically (model/dataset.py writes a hidden sibling and renames it), so two
+workers that race to prepare the same key produce the same files and neither sees half of the
+other's. The catalog rows are written through app/services/datasets.py.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import select, update
-
-from app.catalog import Dataset, insert_ignore
-from app.services.runs import dataset_key
+from app.contract.plan import RunPlan
+from app.services import datasets
+from app.services.training import SourceFile
 from model.audio import AudioError
 from model.dataset import MANIFEST_NAME, DatasetConfig, Manifest, prepare_dataset
 from worker.errors import JobError, describe
@@ -31,25 +31,14 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class SourceFile:
-    name: str  # the curator's (sanitized) file name
-    key: str  # storage key
-    sha256: str  # recorded at upload
-
-
-@dataclass(frozen=True)
 class PreparedDataset:
     id: int  # Dataset row
     path: Path
 
 
-def dataset_config(config: dict[str, Any]) -> DatasetConfig:
-    """The engine's preparation settings for a resolved run config."""
-    return DatasetConfig(
-        sample_rate=int(config["sample_rate"]),
-        n_chunks=int(config["chunks"]),
-        seed=int(config["seed"]),
-    )
+def dataset_config(plan: RunPlan) -> DatasetConfig:
+    """The engine's preparation settings for a run's plan."""
+    return DatasetConfig(sample_rate=plan.sample_rate, n_chunks=plan.chunks, seed=plan.seed)
 
 
 def ensure_dataset(
@@ -57,46 +46,31 @@ def ensure_dataset(
     lease: Lease,
     project_id: int,
     sources: Sequence[SourceFile],
-    config: dict[str, Any],
+    plan: RunPlan,
 ) -> PreparedDataset:
     """The prepared dataset for these sources and settings, preparing it if needed."""
-    key = dataset_key([s.sha256 for s in sources], config)
-    folder = f"projects/{project_id}/datasets/{key[:32]}"
-    path = rt.storage.path(folder)
-    where = (Dataset.project_id == project_id, Dataset.key == key)
+    key = datasets.dataset_key([s.sha256 for s in sources], plan)
+    path = rt.storage.path(datasets.dataset_folder(project_id, key))
     with rt.reading() as session:
-        row = session.execute(select(Dataset.id, Dataset.status).where(*where)).one_or_none()
+        row = datasets.find_dataset(session, project_id, key)
     if row is not None and row.status == "succeeded" and (path / MANIFEST_NAME).is_file():
         return PreparedDataset(row.id, path)
 
-    cfg = dataset_config(config)
+    cfg = dataset_config(plan)
     with lease.fenced() as session:
-        insert_ignore(
-            session,
-            Dataset,
-            {"project_id": project_id, "key": key, "config": cfg.to_dict(), "path": folder},
-            key=("project_id", "key"),
-        )
-        session.execute(update(Dataset).where(*where).values(status="running", error=None))
-        dataset_id = session.scalar(select(Dataset.id).where(*where))
-    assert dataset_id is not None
+        dataset_id = datasets.start_preparing(session, project_id, key, cfg.to_dict())
     try:
         manifest = _prepare(rt, lease, sources, path, cfg)
     except BaseException as exc:
         status = "cancelled" if isinstance(exc, Stopped) else "failed"
         with rt.session() as session:  # the dataset row is shared, not this attempt's output
-            session.execute(
-                update(Dataset).where(Dataset.id == dataset_id).values(
-                    status=status, error=describe(exc) if status == "failed" else None
-                )
+            datasets.preparation_ended(
+                session, dataset_id, status=status,
+                error=describe(exc) if status == "failed" else None,
             )
         raise
     with lease.fenced() as session:
-        session.execute(
-            update(Dataset)
-            .where(Dataset.id == dataset_id)
-            .values(status="succeeded", error=None, manifest=_summary(manifest, sources))
-        )
+        datasets.prepared(session, dataset_id, _summary(manifest, sources))
     return PreparedDataset(dataset_id, path)
 
 

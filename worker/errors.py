@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.services.errors import DomainError
 from model.audio import AudioError
 from model.checkpoint import CheckpointError
 from model.dataset import DatasetError
@@ -15,7 +16,9 @@ class JobError(Exception):
 
 def describe(exc: BaseException) -> str:
     """A readable, bounded reason: our own errors as they are, anything else with its type."""
-    if isinstance(exc, (JobError, AudioError, DatasetError, CheckpointError)):
+    if isinstance(exc, DomainError):
+        text = exc.message
+    elif isinstance(exc, (JobError, AudioError, DatasetError, CheckpointError)):
         text = str(exc)
     elif isinstance(exc, (ValueError, FileNotFoundError)) and str(exc):
         text = str(exc)

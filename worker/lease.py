@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import jobs
-from app.catalog import Job, Run
+from app.catalog import Job
+from app.contract.kinds import JobKind, P
+from app.contract.payloads import Payload
 from app.jobs import GaveUp, LeaseLost, LeaseNotAcquired
 from worker.errors import describe
 from worker.runtime import Runtime, dead_local_owner, owner_name
@@ -34,8 +35,7 @@ from worker.sweeper import requeue
 logger = logging.getLogger(__name__)
 
 StopReason = Literal["cancel", "shutdown"]
-HANDED_BACK = "handed_back"  # payload key: times a shutting-down worker gave the job back
-Runner = Callable[[Runtime, "Lease", dict[str, Any]], dict[str, Any]]
+Runner = Callable[[Runtime, "Lease", P], dict[str, Any]]
 
 
 class Stopped(Exception):
@@ -50,8 +50,8 @@ class Stopped(Exception):
 class Lease:
     """A claimed job: its attempt number, a heartbeat thread, and the stop signals."""
 
-    def __init__(self, rt: Runtime, job_id: int, attempt: int, *, run_id: int | None) -> None:
-        self.rt, self.job_id, self.attempt, self.run_id = rt, job_id, attempt, run_id
+    def __init__(self, rt: Runtime, job_id: int, attempt: int) -> None:
+        self.rt, self.job_id, self.attempt = rt, job_id, attempt
         self.progress = 0.0
         self.message = ""
         self._cancel = threading.Event()
@@ -84,7 +84,13 @@ class Lease:
     def cancel_requested(self) -> bool:
         """Ask the catalog now (not the last heartbeat) whether the job was asked to stop."""
         with self.rt.reading() as session:
-            return bool(session.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)))
+            return jobs.cancel_requested(session, self.job_id)
+
+    def save_payload(self, payload: Payload) -> None:
+        """Record `payload` as the job's own (fenced), so a redelivered copy repeats this work
+        exactly (e.g. the clip indices it reserved)."""
+        with self.fenced() as session:
+            jobs.set_payload(session, self.job_id, payload)
 
     @property
     def stop_reason(self) -> StopReason:
@@ -167,52 +173,45 @@ class Lease:
         """Hand the job back (running -> queued) because this worker is shutting down.
 
         No message is published here: this worker may still be consuming while it winds down,
-        and would only take the job back. `enqueued_at` is cleared instead, so the next sweep
-        of any worker (a restarted worker sweeps at once) publishes it. A hand-back is not a
-        failed attempt: it raises the job's attempt budget by one (see `_claim`).
+        and would only take the job back. `enqueued_at` is cleared instead (app/jobs.py
+        `release`), so the next sweep of any worker (a restarted worker sweeps at once)
+        publishes it. A hand-back is not a failed attempt (see `_claim`).
         """
         self._halt()
         with self.rt.session() as session:
             self.mark_run(session, status="queued", error=None)
-            payload = session.scalar(select(Job.payload).where(Job.id == self.job_id)) or {}
-            handed_back = int(payload.get(HANDED_BACK, 0)) + 1
-            session.execute(
-                update(Job)
-                .where(Job.id == self.job_id)
-                .values(payload={**payload, HANDED_BACK: handed_back}, enqueued_at=None)
-            )
             jobs.release(session, self.job_id, self.attempt, message=message)  # fenced, commits
 
     def mark_run(self, session: Session, *, status: str, error: str | None) -> None:
         # The run row mirrors its driving job; both change in one transaction, and only if this
         # attempt still holds the lease (the job update that follows is fenced and rolls back).
-        if self.run_id is not None:
-            session.execute(
-                update(Run)
-                .where(Run.id == self.run_id, Run.job_id == self.job_id)
-                .values(status=status, error=error, attempt=self.attempt)
-            )
+        jobs.mirror_run(session, self.job_id, status=status, error=error, attempt=self.attempt)
 
 
-def execute(rt: Runtime, node: str, job_id: int, runner: Runner) -> dict[str, Any] | None:
-    """Claim job `job_id`, run `runner(rt, lease, payload)` under its lease, record the outcome.
+def execute(
+    rt: Runtime, node: str, job_id: int, kind: JobKind[P], runner: Runner[P]
+) -> dict[str, Any] | None:
+    """Claim job `job_id` (of `kind`), run `runner(rt, lease, payload)` under its lease with the
+    job's typed payload, and record the outcome.
 
     Returns the job's result, or None when there was nothing to do: the job does not exist (a
     message without its row, RELIABILITY A8), is finished or cancelled, is held by a live lease
     (a duplicate delivery), or used up its attempts (a poison task, now failed). Exceptions of
-    the runner are recorded as the job's readable `error` and re-raised.
+    the runner, and a payload this release cannot read, are recorded as the job's readable
+    `error` and re-raised.
     """
     if rt.shutdown.is_set():
         _defer(rt, job_id)
         return None
-    claimed = _claim(rt, node, job_id)
+    claimed = _claim(rt, node, job_id, kind)
     if claimed is None:
         return None
-    attempt, payload, run_id = claimed
-    lease = Lease(rt, job_id, attempt, run_id=run_id)
+    attempt, stored = claimed
+    lease = Lease(rt, job_id, attempt)
     try:
         with rt.job_running(), lease.beating():
             try:
+                payload = kind.decode(stored)
                 with lease.fenced() as session:
                     lease.mark_run(session, status="running", error=None)
                 result = runner(rt, lease, payload)
@@ -248,19 +247,24 @@ def execute(rt: Runtime, node: str, job_id: int, runner: Runner) -> dict[str, An
         return None
 
 
-def _claim(rt: Runtime, node: str, job_id: int) -> tuple[int, dict[str, Any], int | None] | None:
+def _claim(
+    rt: Runtime, node: str, job_id: int, kind: JobKind[Any]
+) -> tuple[int, dict[str, Any]] | None:
+    """The new attempt number and the stored payload, or None when the job is not ours to run."""
     settings = rt.settings
     with rt.session() as session:
         job = session.get(Job, job_id)
         if job is None:
             logger.warning("job %d does not exist; message dropped", job_id)
             return None
+        if job.kind != kind.name:
+            logger.error("job %d is a %r job, not %r; message dropped", job_id, job.kind, kind.name)
+            return None
         if job.status == "running" and dead_local_owner(job.lease_owner, node):
             # Our own pool child (or our previous incarnation) died holding it: take it back now
             # instead of after the heartbeat timeout. Fenced on the dead owner and its attempt.
             requeue(session, job.id, job.attempt, owner=job.lease_owner, reason="worker died")
-        payload = dict(job.payload)
-        run_id = payload.get("run_id") if job.kind == "run" else None
+        stored, handbacks = dict(job.payload), job.handbacks
         try:
             attempt = jobs.claim(
                 session,
@@ -268,29 +272,21 @@ def _claim(rt: Runtime, node: str, job_id: int) -> tuple[int, dict[str, Any], in
                 owner_name(node),
                 stale_after_s=settings.job_stale_after_s,
                 # Attempts that ended in a clean hand-back (shutdown) are not deaths.
-                max_attempts=settings.max_attempts + int(payload.get(HANDED_BACK, 0)),
+                max_attempts=settings.max_attempts + handbacks,
             )
         except GaveUp as exc:
             logger.error("job %d: %s", job_id, exc)
-            if run_id is not None:
-                error = session.scalar(select(Job.error).where(Job.id == job_id))
-                session.execute(
-                    update(Run)
-                    .where(Run.id == run_id, Run.job_id == job_id)
-                    .values(status="failed", error=error)
-                )
+            jobs.mirror_run(session, job_id, status="failed", error=str(exc))
             return None
         except LeaseNotAcquired as exc:
             logger.info("job %d not claimed: %s", job_id, exc)
             return None
-    return attempt, payload, run_id
+    return attempt, stored
 
 
 def _defer(rt: Runtime, job_id: int) -> None:
     """A message that reached a worker already shutting down: leave the job queued, marked as
     unpublished, for the next sweep to publish again (and ack this message)."""
     with rt.session() as session:
-        session.execute(
-            update(Job).where(Job.id == job_id, Job.status == "queued").values(enqueued_at=None)
-        )
+        jobs.leave_unpublished(session, job_id)
     logger.info("job %d left queued: this worker is shutting down", job_id)

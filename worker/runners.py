@@ -1,4 +1,5 @@
-"""Runners: the only code that joins the engine (`model/`) to the catalog.
+"""Runners of the gpu queue: the engine (`model/`) joined to the catalog, whose reads and writes
+go through app/services/training.py under the job's lease.
 
 `run_training` drives a Run: dataset (prepared once per project and settings), training with a
 checkpoint per epoch, and after every epoch its Checkpoint row, its clips and the run's metrics.
@@ -8,26 +9,29 @@ epochs that have a checkpoint on disk get their rows and any missing clips fille
 
 `generate_more` makes more clips from one checkpoint, with indices after the existing ones.
 
-Both receive the job's payload and a Lease (worker/lease.py) and return the job's result.
-Sessions are short: nothing holds a transaction while training or generating.
+Both receive the job's typed payload (app/contract/payloads.py) and a Lease (worker/lease.py) and
+return the job's result. Sessions are short: nothing holds a transaction while training or
+generating.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
-from sqlalchemy import func, select, update
 
-from app.catalog import Checkpoint, Clip, Job, Run, SourceTrack, insert_ignore
+from app import jobs
+from app.contract.payloads import GeneratePayload, Payload, RunPayload
+from app.services import training
+from app.services.training import EpochRecord, RunSpec
 from model.checkpoint import CheckpointError, load_checkpoint
-from model.config import SampleRNNConfig, TrainConfig
 from model.train import EpochResult, Progress, checkpoint_path, train
 from worker.clips import ClipTarget, make_clips, plan, torch_threads
-from worker.datasets import SourceFile, ensure_dataset
+from worker.datasets import ensure_dataset
 from worker.errors import JobError
 from worker.lease import Lease, Stopped
 from worker.runtime import Runtime
@@ -36,15 +40,10 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    id: int
-    project_id: int
-    config: dict[str, Any]
-    sources: tuple[SourceFile, ...]
-
-    @property
-    def folder(self) -> str:
-        return f"projects/{self.project_id}/runs/{self.id}"
+class GeneratedClips:
+    checkpoint_id: int
+    first_index: int  # clips first_index .. first_index + n - 1
+    clip_ids: list[int]  # in index order
 
 
 def device() -> str:
@@ -52,35 +51,36 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def run_training(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, Any]:
-    spec = _load_run(rt, int(payload["run_id"]))
-    config = spec.config
-    model_cfg = SampleRNNConfig.from_dict(config["model"])
-    train_cfg = TrainConfig.from_dict(config["train"])
-    epochs = int(config["epochs"])
+def run_training(rt: Runtime, lease: Lease, payload: RunPayload) -> dict[str, Any]:
+    with rt.reading() as session:
+        spec = training.load_run(session, payload.run_id)
+    run_plan = spec.plan
 
-    dataset = ensure_dataset(rt, lease, spec.project_id, spec.sources, config)
+    dataset = ensure_dataset(rt, lease, spec.project_id, spec.sources, run_plan)
     with lease.fenced() as session:
-        session.execute(update(Run).where(Run.id == spec.id).values(dataset_id=dataset.id))
+        training.set_run_dataset(session, spec.id, dataset.id)
 
     out_dir = rt.storage.path(f"{spec.folder}/checkpoints")
     last, history = _newest_checkpoint(out_dir)
     for entry in history:  # epochs finished by an earlier attempt: rows, metrics, missing clips
-        path = checkpoint_path(out_dir, int(entry["epoch"]))
+        record = EpochRecord.from_history(entry)
+        path = checkpoint_path(out_dir, record.epoch)
         if path.is_file():
-            _epoch_done(rt, lease, spec, entry, path)
+            _epoch_done(rt, lease, spec, record, path)
     if last is not None:
         logger.info("run %d resumes from %s", spec.id, last.name)
 
     def on_epoch(result: EpochResult) -> None:
-        entry = {
-            "epoch": result.epoch,
-            "step": result.step,
-            "train_nll_bits": result.train_nll_bits,
-            "valid_nll_bits": result.valid_nll_bits,
-            "seconds": round(result.seconds, 3),
-        }
-        _epoch_done(rt, lease, spec, entry, result.checkpoint)
+        record = EpochRecord(
+            epoch=result.epoch,
+            step=result.step,
+            train_nll_bits=result.train_nll_bits,
+            valid_nll_bits=result.valid_nll_bits,
+            seconds=round(result.seconds, 3),
+        )
+        _epoch_done(rt, lease, spec, record, result.checkpoint)
+
+    epochs = run_plan.epochs
 
     def on_progress(p: Progress) -> None:
         lease.report(
@@ -91,8 +91,8 @@ def run_training(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str
     lease.report(message="training" if last is None else f"resuming from {last.name}")
     with torch_threads(rt.settings.train_threads):
         result = train(
-            model_cfg,
-            train_cfg,
+            run_plan.model,
+            run_plan.train,
             dataset.path,
             out_dir,
             resume=last,
@@ -104,26 +104,8 @@ def run_training(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str
     if result.stopped:
         raise Stopped(lease.stop_reason)
     with rt.reading() as session:
-        clips = session.scalar(select(func.count()).where(Clip.run_id == spec.id))
+        clips = training.run_clip_count(session, spec.id)
     return {"epochs": epochs, "clips": clips, "test_nll_bits": result.test_nll_bits}
-
-
-def _load_run(rt: Runtime, run_id: int) -> RunSpec:
-    with rt.reading() as session:
-        run = session.get(Run, run_id)
-        if run is None:
-            raise JobError(f"run {run_id} no longer exists")
-        rows = session.execute(
-            select(SourceTrack.display_name, SourceTrack.path, SourceTrack.sha256)
-            .where(SourceTrack.project_id == run.project_id)
-            .order_by(SourceTrack.id)
-        ).all()
-        spec = RunSpec(
-            run.id, run.project_id, dict(run.config), tuple(SourceFile(*row) for row in rows)
-        )
-    if not spec.sources:
-        raise JobError("the project has no source tracks: upload album audio first")
-    return spec
 
 
 def _newest_checkpoint(out_dir: Path) -> tuple[Path | None, list[dict[str, Any]]]:
@@ -141,133 +123,69 @@ def _newest_checkpoint(out_dir: Path) -> tuple[Path | None, list[dict[str, Any]]
 
 
 def _epoch_done(
-    rt: Runtime, lease: Lease, spec: RunSpec, entry: dict[str, Any], path: Path
+    rt: Runtime, lease: Lease, spec: RunSpec, record: EpochRecord, path: Path
 ) -> None:
     """Record a finished epoch: its Checkpoint row and the run's metrics, then its clips."""
-    epoch = int(entry["epoch"])
     key = f"{spec.folder}/checkpoints/{path.name}"
     with lease.fenced() as session:
-        insert_ignore(
-            session,
-            Checkpoint,
-            {
-                "run_id": spec.id,
-                "epoch": epoch,
-                "step": int(entry["step"]),
-                "train_nll_bits": entry.get("train_nll_bits"),
-                "valid_nll_bits": entry.get("valid_nll_bits"),
-                "path": key,
-            },
-            key=("run_id", "epoch"),
-        )
-        checkpoint_id = session.scalar(
-            select(Checkpoint.id).where(Checkpoint.run_id == spec.id, Checkpoint.epoch == epoch)
-        )
-        run = session.execute(
-            select(Run.metrics, Run.current_epoch).where(Run.id == spec.id)
-        ).one()
-        metrics = {int(m["epoch"]): m for m in run.metrics if "epoch" in m}
-        metrics.setdefault(epoch, {**entry, "clips": int(spec.config["clips_per_epoch"])})
-        session.execute(
-            update(Run)
-            .where(Run.id == spec.id)
-            .values(
-                metrics=[metrics[e] for e in sorted(metrics)],
-                current_epoch=max(run.current_epoch, epoch),
-            )
-        )
-    assert checkpoint_id is not None
-    k = int(spec.config["clips_per_epoch"])
+        checkpoint_id = training.record_epoch(session, spec, record, key)
+    k = spec.plan.clips_per_epoch
     if k == 0:
         return
-    lease.report(message=f"epoch {epoch}: generating {k} clips")
-    target = ClipTarget(spec.project_id, spec.id, checkpoint_id, epoch, path)
+    lease.report(message=f"epoch {record.epoch}: generating {k} clips")
+    target = ClipTarget(spec.project_id, spec.id, checkpoint_id, record.epoch, path)
     make_clips(
         rt,
         lease,
         target,
-        plan(0, k, int(spec.config["seed"]), epoch),
-        seconds=float(spec.config["clip_seconds"]),
-        temperature=float(spec.config["temperature"]),
+        plan(0, k, spec.plan.seed, record.epoch),
+        seconds=spec.plan.clip_seconds,
+        temperature=spec.plan.temperature,
         device=device(),
     )
 
 
-def generate_more(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, Any]:
-    checkpoint_id, n = int(payload["checkpoint_id"]), int(payload["n"])
+def generate_more(rt: Runtime, lease: Lease, payload: GeneratePayload) -> dict[str, Any]:
+    """`payload.n` more clips from one checkpoint, with indices after the existing ones."""
+    made = generate_clips(rt, lease, payload, lambda spec: spec)
+    return {
+        "checkpoint_id": made.checkpoint_id,
+        "first_index": made.first_index,
+        "clip_ids": made.clip_ids,
+    }
+
+
+def generate_clips(
+    rt: Runtime,
+    lease: Lease,
+    spec: GeneratePayload,
+    record: Callable[[GeneratePayload], Payload],
+) -> GeneratedClips:
+    """Make the clips `spec` asks for. Before the first one, the clip indices are reserved and
+    `record(spec with first_index)` (the job's payload with the reservation in it) is saved in
+    the same transaction, so a redelivered job makes the very same clips."""
     with rt.reading() as session:
-        row = session.execute(
-            select(Checkpoint.epoch, Checkpoint.path, Run.id, Run.project_id, Run.config)
-            .join(Run, Run.id == Checkpoint.run_id)
-            .where(Checkpoint.id == checkpoint_id)
-        ).one_or_none()
-    if row is None:
-        raise JobError(f"checkpoint {checkpoint_id} no longer exists")
-    epoch, key, run_id, project_id, config = row
-    path = rt.storage.path(key)
+        source = training.checkpoint_source(session, spec.checkpoint_id)
+    path = rt.storage.path(source.key)
     if not path.is_file():
-        raise JobError(f"the checkpoint file of epoch {epoch} is missing from media storage")
-    first = payload.get("first_index")
+        raise JobError(f"the checkpoint file of epoch {source.epoch} is missing from media storage")
+    first = spec.first_index
     if first is None:
-        first = _allocate(lease, checkpoint_id, project_id, n, payload, config)
-    lease.report(message=f"generating {n} clips from epoch {epoch}")
+        with lease.fenced() as session:
+            first = training.reserve_clip_indices(
+                session, job_id=lease.job_id, source=source, n=spec.n
+            )
+            jobs.set_payload(session, lease.job_id, record(replace(spec, first_index=first)))
+    lease.report(message=f"generating {spec.n} clips from epoch {source.epoch}")
     make_clips(
         rt,
         lease,
-        ClipTarget(project_id, run_id, checkpoint_id, epoch, path),
-        plan(int(first), n, int(payload["seed"])),
-        seconds=float(payload["seconds"]),
-        temperature=float(payload["temperature"]),
+        ClipTarget(source.project_id, source.run_id, source.id, source.epoch, path),
+        plan(first, spec.n, spec.seed),
+        seconds=spec.seconds,
+        temperature=spec.temperature,
         device=device(),
     )
     with rt.reading() as session:
-        ids = session.scalars(
-            select(Clip.id)
-            .where(Clip.checkpoint_id == checkpoint_id, Clip.index >= first, Clip.index < first + n)
-            .order_by(Clip.index)
-        )
-        clip_ids = list(ids)
-    return {"checkpoint_id": checkpoint_id, "first_index": first, "clip_ids": clip_ids}
-
-
-def _allocate(
-    lease: Lease,
-    checkpoint_id: int,
-    project_id: int,
-    n: int,
-    payload: dict[str, Any],
-    config: dict[str, Any],
-) -> int:
-    """Reserve clip indices first .. first + n - 1 for this job, recorded in its payload.
-
-    One transaction that allocators take in turn (the checkpoint row locked FOR UPDATE on
-    PostgreSQL; BEGIN IMMEDIATE on SQLite): past the existing clips, the indices the run itself
-    generates for this epoch, and what other unfinished generate (and auto-album) jobs reserved. A redelivered
-    job finds its reservation in the payload and makes the very same clips.
-    """
-    with lease.fenced() as session:
-        session.execute(
-            select(Checkpoint.id).where(Checkpoint.id == checkpoint_id).with_for_update()
-        )
-        top = session.scalar(
-            select(func.max(Clip.index)).where(Clip.checkpoint_id == checkpoint_id)
-        )
-        first = max(int(config.get("clips_per_epoch", 0)), -1 if top is None else top + 1)
-        others = session.scalars(
-            select(Job.payload).where(
-                # auto albums in mode=generate reserve indices through this same function
-                Job.kind.in_(("generate", "auto-album")),
-                Job.project_id == project_id,
-                Job.id != lease.job_id,
-                Job.status.in_(("queued", "running")),
-            )
-        )
-        for other in others:
-            if other.get("checkpoint_id") == checkpoint_id and "first_index" in other:
-                first = max(first, int(other["first_index"]) + int(other["n"]))
-        session.execute(
-            update(Job)
-            .where(Job.id == lease.job_id)
-            .values(payload={**payload, "first_index": first})
-        )
-    return first
+        ids = training.clip_ids_of(session, source.id, first, spec.n)
+    return GeneratedClips(source.id, first, ids)

@@ -46,8 +46,9 @@ class Job(Timestamps, Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
+    handbacks: Mapped[int] = mapped_column(default=0)  # clean hand-backs (shutdown), not deaths
     error: Mapped[str | None] = mapped_column(Text)
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # app/contract/payloads.py
     result: Mapped[dict[str, Any] | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     project_id: Mapped[int | None] = mapped_column(

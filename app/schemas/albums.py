@@ -97,7 +97,9 @@ class AutoAlbumIn(BaseModel):
     )
     run_id: int | None = Field(None, description="default: the project's latest run with epochs")
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="default: a random seed")
-    temperature: float = Field(1.0, gt=0, le=10, description="generate mode only")
+    temperature: float = Field(
+        1.0, ge=0, le=10, description="generate mode only; 0 samples greedily"
+    )
     title: str | None = Field(None, min_length=1, max_length=300, description="default: generated")
     artist: str = Field("albumbot", min_length=1, max_length=300)
     gap_ms: int = Field(DEFAULT_GAP_MS, ge=0, le=MAX_GAP_MS)

@@ -24,7 +24,9 @@ class RunConfigIn(BaseModel):
     epochs: int | None = Field(None, ge=1, le=100_000)
     clips_per_epoch: int | None = Field(None, ge=0, le=1000)
     clip_seconds: float | None = Field(None, gt=0, le=600)
-    temperature: float | None = Field(None, gt=0, le=10)
+    temperature: float | None = Field(
+        None, ge=0, le=10, description="of the end-of-epoch clips; 0 samples greedily; default 1"
+    )
     sample_rate: Literal[16000, 32000] | None = Field(None, description="Hz")
     chunks: int | None = Field(None, ge=1, le=1_000_000, description="dataset chunks (8 s each)")
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
@@ -66,5 +68,5 @@ class GenerateIn(BaseModel):
 
     n: int = Field(4, ge=1, le=256, description="number of clips")
     seconds: float = Field(10.0, gt=0, le=600)
-    temperature: float = Field(1.0, gt=0, le=10)
+    temperature: float = Field(1.0, ge=0, le=10, description="0 samples greedily")
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="default: a random seed")

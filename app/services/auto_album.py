@@ -13,9 +13,8 @@ already made and only exports again).
 from __future__ import annotations
 
 import random
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,33 +23,19 @@ from sqlalchemy.orm import Session
 from app import jobs
 from app.audio.edl import EditItem, EditList
 from app.catalog import Album, AlbumTrack, Checkpoint, Clip, Job, Run, Track
+from app.contract.kinds import AUTO_ALBUM
+from app.contract.payloads import AlbumPiece, AutoAlbumPayload, MadeAlbum
 from app.queue import TaskQueue
-from app.storage import Storage
 from app.schemas.albums import AutoAlbumIn
 from app.services import covers, exports, titles, tracks
 from app.services.errors import Conflict, NotFound
 from app.services.jobs import scoped_key, submit
+from app.services.plans import auto_album_payload, auto_epoch, auto_seconds, fresh_seed
 from app.services.projects import get_project
+from app.storage import Storage
 
-AUTO_TASK, CPU_QUEUE, GPU_QUEUE = "auto-album", "cpu", "gpu"
-DEFAULT_SECONDS = {"clips": None, "generate": 240.0, "epochs": 30.0}
 EXCERPT_FADE_IN_S, EXCERPT_FADE_OUT_S = 0.05, 1.0  # on edges cut out of a longer clip
 COVER_BACKEND, COVER_SIZE = "mosaic", 1400  # the fastest backend: no network, no weights
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One track of the plan: a section of one clip (seconds inside the clip)."""
-
-    clip_id: int
-    epoch: int
-    start_s: float
-    end_s: float
-    duration_s: float  # of the whole clip
-
-    def to_json(self) -> dict[str, Any]:
-        return {"clip_id": self.clip_id, "epoch": self.epoch, "start_s": self.start_s,
-                "end_s": self.end_s, "duration_s": self.duration_s}
 
 
 def request_auto_album(
@@ -61,41 +46,27 @@ def request_auto_album(
     *,
     idempotency_key: str | None = None,
 ) -> Job:
-    """Plan the album, queue `auto-album(job_id)` (gpu for mode generate, else cpu)."""
+    """Plan the album and queue its job (on the gpu queue for mode generate, else cpu)."""
     get_project(session, project_id)
     key = scoped_key(f"auto:{project_id}", idempotency_key)
-    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    seconds = request.seconds if request.seconds is not None else DEFAULT_SECONDS[request.mode]
-    epoch = request.epoch if request.epoch is not None else (
-        "all" if request.mode == "epochs" else "last"
-    )
+    seed = request.seed if request.seed is not None else fresh_seed()
+    seconds, epoch = auto_seconds(request), auto_epoch(request)
     run = _run(session, project_id, request.run_id)
     rng = random.Random(seed)
-    payload: dict[str, Any] = {
-        "project_id": project_id, "mode": request.mode, "seed": seed, "run_id": run.id,
-        "epoch": epoch, "seconds": seconds, "tracks": request.tracks,
-        "title": request.title, "artist": request.artist, "gap_s": request.gap_ms / 1000.0,
-        "formats": ["flac", *sorted(set(request.formats) - {"flac"})],
-    }
     if request.mode == "generate":
         checkpoint = _checkpoint(session, run, epoch)
-        payload["generate"] = {
-            "checkpoint_id": checkpoint.id, "epoch": checkpoint.epoch, "n": request.tracks,
-            "seconds": seconds, "temperature": request.temperature, "seed": seed,
-        }
+        payload = auto_album_payload(
+            project_id, request, seed=seed, run_id=run.id, checkpoint_id=checkpoint.id
+        )
     elif request.mode == "epochs":
-        payload["pieces"] = [p.to_json() for p in pick_per_epoch(session, run, seconds, rng)]
+        pieces = pick_per_epoch(session, run, seconds, rng)
+        payload = auto_album_payload(project_id, request, seed=seed, run_id=run.id, pieces=pieces)
     else:
-        payload["pieces"] = [
-            p.to_json() for p in pick_clips(session, run, epoch, request.tracks, seconds, rng)
-        ]
-    queue_name = GPU_QUEUE if request.mode == "generate" else CPU_QUEUE
+        pieces = pick_clips(session, run, epoch, request.tracks, seconds, rng)
+        payload = auto_album_payload(project_id, request, seed=seed, run_id=run.id, pieces=pieces)
 
     def create(s: Session) -> Job:
-        return jobs.create_job(
-            s, kind="auto-album", task=AUTO_TASK, queue=queue_name, payload=payload,
-            project_id=project_id, idempotency_key=key,
-        )
+        return jobs.create_job(s, AUTO_ALBUM, payload, project_id=project_id, idempotency_key=key)
 
     job, _ = submit(session, queue, key, create)
     return job
@@ -137,7 +108,7 @@ def pick_clips(
     n: int,
     seconds: float | None,
     rng: random.Random,
-) -> list[Piece]:
+) -> list[AlbumPiece]:
     """`n` different clips of the run's chosen epoch(s), drawn with `rng`; an excerpt of
     `seconds` (random start) of clips longer than that."""
     query = select(Clip.id, Clip.epoch, Clip.duration_s).where(Clip.run_id == run.id)
@@ -158,7 +129,7 @@ def pick_clips(
 
 def pick_per_epoch(
     session: Session, run: Run, seconds: float | None, rng: random.Random
-) -> list[Piece]:
+) -> list[AlbumPiece]:
     """One random clip of every epoch that has clips, oldest epoch first, cut to `seconds`."""
     rows = session.execute(
         select(Clip.id, Clip.epoch, Clip.duration_s)
@@ -179,18 +150,14 @@ def pick_per_epoch(
 
 def _excerpt(
     clip_id: int, epoch: int, duration: float, seconds: float | None, rng: random.Random
-) -> Piece:
+) -> AlbumPiece:
     if seconds is None or duration <= seconds:
-        return Piece(clip_id, epoch, 0.0, round(duration, 6), duration)
+        return AlbumPiece(clip_id, epoch, 0.0, round(duration, 6), duration)
     start = round(rng.uniform(0.0, duration - seconds), 3)
-    return Piece(clip_id, epoch, start, round(start + seconds, 6), duration)
+    return AlbumPiece(clip_id, epoch, start, round(start + seconds, 6), duration)
 
 
-def pieces_of(payload_pieces: Sequence[dict[str, Any]]) -> list[Piece]:
-    return [Piece(**p) for p in payload_pieces]
-
-
-def whole_clips(session: Session, clip_ids: Sequence[int]) -> list[Piece]:
+def whole_clips(session: Session, clip_ids: Sequence[int]) -> list[AlbumPiece]:
     """Pieces covering each of `clip_ids` from start to end (mode generate), in that order."""
     rows = {
         r.id: r
@@ -198,10 +165,10 @@ def whole_clips(session: Session, clip_ids: Sequence[int]) -> list[Piece]:
             select(Clip.id, Clip.epoch, Clip.duration_s).where(Clip.id.in_(clip_ids))
         )
     }
-    return [Piece(i, rows[i].epoch, 0.0, rows[i].duration_s, rows[i].duration_s) for i in clip_ids]
+    return [AlbumPiece(i, rows[i].epoch, 0.0, rows[i].duration_s, rows[i].duration_s) for i in clip_ids]
 
 
-def edit_list(piece: Piece) -> EditList:
+def edit_list(piece: AlbumPiece) -> EditList:
     """A single-item EDL for a piece; cut edges (not the clip's own ends) get short fades."""
     cut_in, cut_out = piece.start_s > 0, piece.end_s < piece.duration_s - 1e-6
     return EditList(
@@ -218,20 +185,20 @@ def edit_list(piece: Piece) -> EditList:
 def materialize(
     session: Session,
     storage: Storage,
-    job: Job,
-    pieces: Sequence[Piece],
+    job_id: int,
+    payload: AutoAlbumPayload,
+    pieces: Sequence[AlbumPiece],
     track_titles: Sequence[str],
     album_title: str,
     cover: covers.MadeCover | None,
     cover_sources: Sequence[int],
-) -> Album:
+    notes: Sequence[str],
+) -> AutoAlbumPayload:
     """Every row of the album in the caller's transaction (no commit): titles, one track per
-    piece, the cover, the album and its Export (belonging to `job`, which from then on carries
-    the export's `export_id`, `formats` and `album` snapshot in its payload, as an export job
-    does)."""
-    payload = job.payload
-    project_id = int(payload["project_id"])
-    stored = titles.store_titles(session, project_id, job.id, [album_title, *track_titles])
+    piece, the cover, the album and its Export (made by job `job_id`). Returns the job's payload
+    with the album recorded in `made`, for the caller to save in the same transaction."""
+    project_id = payload.project_id
+    stored = titles.store_titles(session, project_id, job_id, [album_title, *track_titles])
     for row in stored:
         row.picked = True  # used on this album
     made_tracks = []
@@ -241,20 +208,23 @@ def materialize(
         made_tracks.append(track)
     cover_id = None
     if cover is not None:
-        cover_row = covers.store_covers(session, project_id, job.id, "self", [cover], cover_sources)
+        cover_row = covers.store_covers(session, project_id, job_id, "self", [cover], cover_sources)
         cover_row[0].picked = False
         cover_id = cover_row[0].id
     session.flush()
     for track in made_tracks:  # revision 1's history, as for a track made in the studio
         tracks.write_revision(storage, track)
-    album = Album(
-        project_id=project_id, title=album_title, artist=payload["artist"], cover_id=cover_id,
-    )
+    album = Album(project_id=project_id, title=album_title, artist=payload.artist, cover_id=cover_id)
     album.items = [
-        AlbumTrack(position=i, track_id=t.id, title=t.name, gap_s=float(payload["gap_s"]))
+        AlbumTrack(position=i, track_id=t.id, title=t.name, gap_s=payload.gap_s)
         for i, t in enumerate(made_tracks)
     ]
     session.add(album)
     session.flush()
-    exports.create_export(session, job, exports.album_snapshot(session, album), payload["formats"])
-    return album
+    snapshot = exports.album_snapshot(session, album)
+    export = exports.create_export(session, snapshot, payload.formats, job_id=job_id)
+    made = MadeAlbum(
+        export_id=export.id, album=snapshot, clip_ids=tuple(p.clip_id for p in pieces),
+        notes=tuple(notes),
+    )
+    return replace(payload, made=made)

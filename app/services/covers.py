@@ -9,7 +9,6 @@ kept, in original pixels, or null).
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,15 +21,16 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.catalog import Cover, Job, SourceImage, utcnow
+from app.contract.kinds import COVERS
 from app.queue import TaskQueue
 from app.schemas.covers import CoversGenerateIn, CropBox
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.jobs import scoped_key, submit
+from app.services.plans import covers_payload
 from app.services.projects import get_project
 from app.storage import Storage
 from model.cover_io import CoverError, cover_jpeg_bytes, open_image
 
-COVERS_TASK, CPU_QUEUE = "generate-covers", "cpu"
 METHODS = {"self": "self-style", "photos": "band-photos"}  # API name -> stored Cover.method
 
 
@@ -61,21 +61,14 @@ def request_covers(
     *,
     idempotency_key: str | None = None,
 ) -> Job:
-    """Queue `generate-covers(job_id)`. 409 when the images the method needs are missing."""
+    """Queue a covers job. 409 when the images the method needs are missing."""
     get_project(session, project_id)
     key = scoped_key(f"covers:{project_id}", idempotency_key)
     _source_images(session, project_id, request.method)  # fail now rather than in the worker
-    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    payload = {
-        "project_id": project_id, "method": request.method, "size": request.size, "seed": seed,
-        "backend": request.backend, "n": request.n,
-    }
+    payload = covers_payload(project_id, request)
 
     def create(s: Session) -> Job:
-        return jobs.create_job(
-            s, kind="covers", task=COVERS_TASK, queue=CPU_QUEUE, payload=payload,
-            project_id=project_id, idempotency_key=key,
-        )
+        return jobs.create_job(s, COVERS, payload, project_id=project_id, idempotency_key=key)
 
     job, _ = submit(session, queue, key, create)
     return job

@@ -24,13 +24,14 @@ from app.audio.package import (
     release_folder,
 )
 from app.catalog import Album, Export, Job
+from app.contract.kinds import EXPORT
+from app.contract.payloads import AlbumSnapshot, ExportPayload, SnapshotTrack
 from app.queue import TaskQueue
 from app.services import albums
 from app.services.errors import Conflict, NotFound
 from app.services.jobs import scoped_key, submit
 from app.storage import Storage
 
-EXPORT_TASK, CPU_QUEUE = "export-album", "cpu"
 
 
 # -- API side -----------------------------------------------------------------------------------
@@ -44,59 +45,63 @@ def request_export(
     *,
     idempotency_key: str | None = None,
 ) -> Export:
-    """Freeze the album into a queued Export and its job, commit, publish `export-album`."""
+    """Freeze the album into a queued Export and its export job, commit, publish."""
     album = albums.get_album(session, album_id)
     key = scoped_key(f"export:{album_id}", idempotency_key)
     if not album.items:
         raise Conflict(f"album {album_id} has no tracks yet")
     snapshot = album_snapshot(session, album)
-    chosen = ["flac", *sorted(set(formats) - {"flac"})]
+    chosen = export_formats(formats)
 
     def create(s: Session) -> Job:
+        export = create_export(s, snapshot, chosen)
         job = jobs.create_job(
-            s, kind="export", task=EXPORT_TASK, queue=CPU_QUEUE, payload={},
+            s, EXPORT, ExportPayload(export.id, chosen, snapshot),
             project_id=album.project_id, idempotency_key=key,
         )
-        create_export(s, job, snapshot, chosen)
+        export.job_id = job.id
         return job
 
     job, _ = submit(session, queue, key, create)
     return session.scalars(select(Export).where(Export.job_id == job.id)).one()
 
 
+def export_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    """FLAC masters always, then the copies asked for, in a stable order."""
+    return ("flac", *sorted(set(formats) - {"flac"}))
+
+
 def create_export(
-    session: Session, job: Job, snapshot: dict[str, Any], formats: Sequence[str]
+    session: Session, snapshot: AlbumSnapshot, formats: Sequence[str], *, job_id: int | None = None
 ) -> Export:
-    """Add the Export row that `job` will make, and put what it exports into the job's payload
-    (`export_id`, `formats`, `album`: the snapshot); no commit."""
-    export = Export(album_id=snapshot["album_id"], job_id=job.id, formats=list(formats))
+    """Add the Export row of `snapshot` (no commit); the payload of the job that makes it names
+    it, and `job_id` is set once that job exists."""
+    export = Export(album_id=snapshot.album_id, job_id=job_id, formats=list(formats))
     session.add(export)
     session.flush()
-    job.payload = {**job.payload, "export_id": export.id, "formats": list(formats),
-                   "album": snapshot}
     return export
 
 
-def album_snapshot(session: Session, album: Album) -> dict[str, Any]:
-    """What an export of `album` is made of, as JSON (track revisions pin the edit lists)."""
+def album_snapshot(session: Session, album: Album) -> AlbumSnapshot:
+    """What an export of `album` is made of (track revisions pin the edit lists)."""
     revisions = {s.track_id: s.revision for s in albums.slots(session, album)[0]}
-    return {
-        "album_id": album.id,
-        "project_id": album.project_id,
-        "title": album.title,
-        "artist": album.artist,
-        "year": album.created_at.year,
-        "cover_id": album.cover_id,
-        "tracks": [
-            {
-                "track_id": item.track_id,
-                "revision": revisions[item.track_id],
-                "title": item.title,
-                "join_s": item.gap_s,
-            }
+    return AlbumSnapshot(
+        album_id=album.id,
+        project_id=album.project_id,
+        title=album.title,
+        artist=album.artist,
+        year=album.created_at.year,
+        cover_id=album.cover_id,
+        tracks=tuple(
+            SnapshotTrack(
+                track_id=item.track_id,
+                revision=revisions[item.track_id],
+                title=item.title,
+                join_s=item.gap_s,
+            )
             for item in album.items
-        ],
-    }
+        ),
+    )
 
 
 def get_export(session: Session, export_id: int) -> Export:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ from app.audio.master import (
 from app.audio.package import AlbumMeta, ReleaseTrack, build_release_zip, track_file_name
 from app.audio.render import render_track
 from app.catalog import Checkpoint, Clip, Cover, Export, Run, utcnow
+from app.contract.payloads import AlbumSnapshot
+from app.contract.plan import RunPlan
 from app.services import albums, track_renders
 from app.services.errors import Conflict, NotFound
 from app.storage import Storage, file_sha256
@@ -66,7 +68,8 @@ def export_key(project_id: int, export_id: int) -> str:
 
 
 def plan_export(
-    session: Session, storage: Storage, export_id: int, snapshot: dict[str, Any], formats: list[str]
+    session: Session, storage: Storage, export_id: int, snapshot: AlbumSnapshot,
+    formats: Sequence[str],
 ) -> ExportPlan:
     """Read what the frozen album needs: each track's edit list at its recorded revision, the
     clip files, the cover, and the provenance rows. Ends the transaction before returning.
@@ -74,33 +77,36 @@ def plan_export(
     Raises DomainError (Conflict/NotFound) naming the track when something is missing.
     """
     planned = []
-    for number, t in enumerate(snapshot["tracks"], start=1):
+    for number, t in enumerate(snapshot.tracks, start=1):
         try:
-            render = track_renders.render_job(session, storage, t["track_id"], t["revision"])
+            render = track_renders.render_job(session, storage, t.track_id, t.revision)
         except (Conflict, NotFound) as exc:
-            raise Conflict(f"track {number} ({t['title'] or 'untitled'}): {exc.message}") from None
-        planned.append(PlannedTrack(number, t["title"], float(t["join_s"]), render))
-    cover = session.get(Cover, snapshot["cover_id"]) if snapshot.get("cover_id") else None
+            raise Conflict(f"track {number} ({t.title or 'untitled'}): {exc.message}") from None
+        planned.append(PlannedTrack(number, t.title, t.join_s, render))
+    cover = session.get(Cover, snapshot.cover_id) if snapshot.cover_id else None
     cover_path = storage.path(cover.path) if cover is not None else None
     if cover is not None and cover_path is not None and not cover_path.is_file():
         raise Conflict(f"the image file of cover {cover.id} is missing")
     clip_ids = sorted({int(c) for p in planned for c in p.render.edl.clip_ids()})
     clips = _clip_provenance(session, clip_ids)
     provenance = {
-        "album": {k: snapshot[k] for k in ("album_id", "project_id", "title", "artist", "year")},
+        "album": {
+            "album_id": snapshot.album_id, "project_id": snapshot.project_id,
+            "title": snapshot.title, "artist": snapshot.artist, "year": snapshot.year,
+        },
         "cover": _cover_provenance(cover),
         "clips": clips,
         "runs": _run_provenance(session, {int(c["run_id"]) for c in clips}),
     }
     session.rollback()
     meta = AlbumMeta(
-        title=snapshot["title"], artist=snapshot["artist"], year=snapshot["year"],
-        comment=f"Generated with SampleRNN by albumbot (project {snapshot['project_id']})",
+        title=snapshot.title, artist=snapshot.artist, year=snapshot.year,
+        comment=f"Generated with SampleRNN by albumbot (project {snapshot.project_id})",
     )
     return ExportPlan(
-        export_id=export_id, project_id=snapshot["project_id"],
-        key=export_key(snapshot["project_id"], export_id), meta=meta, cover_path=cover_path,
-        formats=formats, tracks=planned, provenance=provenance,
+        export_id=export_id, project_id=snapshot.project_id,
+        key=export_key(snapshot.project_id, export_id), meta=meta, cover_path=cover_path,
+        formats=list(formats), tracks=planned, provenance=provenance,
     )
 
 
@@ -130,16 +136,14 @@ def _clip_provenance(session: Session, clip_ids: list[int]) -> list[dict[str, An
 
 def _run_provenance(session: Session, run_ids: set[int]) -> list[dict[str, Any]]:
     runs = session.scalars(select(Run).where(Run.id.in_(run_ids)).order_by(Run.id))
-    return [
-        {
-            "id": run.id,
-            "preset": run.config.get("preset"),
-            "seed": run.config.get("seed"),
-            "sample_rate": run.config.get("sample_rate"),
-            "model": run.config.get("model"),
-        }
-        for run in runs
-    ]
+    out = []
+    for run in runs:
+        plan = RunPlan.from_dict(run.config)
+        out.append({
+            "id": run.id, "preset": plan.preset, "seed": plan.seed,
+            "sample_rate": plan.sample_rate, "model": plan.model.to_dict(),
+        })
+    return out
 
 
 @dataclass(frozen=True)

@@ -4,82 +4,20 @@ checkpoints and on-demand clip generation.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
-from collections.abc import Sequence
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import jobs
 from app.catalog import Checkpoint, Job, Run, SourceTrack
+from app.contract.kinds import GENERATE, RUN
+from app.contract.payloads import RunPayload
+from app.contract.plan import RunPlan
 from app.queue import TaskQueue
 from app.schemas.runs import GenerateIn, RunConfigIn
-from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.errors import Conflict, NotFound
 from app.services.jobs import cancel_job, scoped_key, submit
+from app.services.plans import generate_payload, run_plan
 from app.services.projects import get_project
-from model.config import SampleRNNConfig, TrainConfig, override, preset
-
-RUN_TASK, GENERATE_TASK, GPU_QUEUE = "run-training", "generate-clips", "gpu"
-# Run-level defaults per preset (the engine's dataclasses hold the model/training defaults).
-RUN_DEFAULTS: dict[str, dict[str, Any]] = {
-    "tiny": {"epochs": 3, "clips_per_epoch": 2, "clip_seconds": 4.0},
-    "paper": {"epochs": 20, "clips_per_epoch": 8, "clip_seconds": 30.0},
-}
-
-
-def resolve_config(cfg: RunConfigIn) -> dict[str, Any]:
-    """The complete config a worker needs, with preset defaults filled in and overrides checked.
-
-    Keys: preset, epochs, clips_per_epoch, clip_seconds, temperature, sample_rate (Hz), chunks,
-    seed, model (every SampleRNNConfig field), train (every TrainConfig field; its epochs and seed
-    equal the top-level ones). Raises InvalidInput for unknown or invalid engine fields.
-    """
-    name = cfg.preset or "paper"
-    base = preset(name)
-    defaults = RUN_DEFAULTS[name]
-    model_changes = dict(cfg.model)
-    if cfg.sample_rate is not None:
-        if model_changes.get("sample_rate", cfg.sample_rate) != cfg.sample_rate:
-            raise InvalidInput("sample_rate and model.sample_rate disagree")
-        model_changes["sample_rate"] = cfg.sample_rate
-    epochs = cfg.epochs or defaults["epochs"]
-    seed = cfg.seed if cfg.seed is not None else 0
-    try:
-        model_cfg: SampleRNNConfig = override(base.model, **model_changes)
-        train_cfg: TrainConfig = override(base.train, **{**cfg.train, "epochs": epochs, "seed": seed})
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"engine config: {exc}") from None
-    return {
-        "preset": name,
-        "epochs": epochs,
-        "clips_per_epoch": (
-            cfg.clips_per_epoch if cfg.clips_per_epoch is not None else defaults["clips_per_epoch"]
-        ),
-        "clip_seconds": cfg.clip_seconds or defaults["clip_seconds"],
-        "temperature": cfg.temperature or 1.0,
-        "sample_rate": model_cfg.sample_rate,
-        "chunks": cfg.chunks or base.dataset_chunks,
-        "seed": seed,
-        "model": model_cfg.to_dict(),
-        "train": train_cfg.to_dict(),
-    }
-
-
-def dataset_key(source_sha256s: Sequence[str], config: dict[str, Any]) -> str:
-    """`Dataset.key` for a run config: the same sources prepared the same way share a dataset.
-
-    Depends on the sources' content (not their ids or order) and on chunks, sample rate and seed.
-    """
-    spec = {
-        "sources": sorted(source_sha256s),
-        "chunks": config["chunks"],
-        "sample_rate": config["sample_rate"],
-        "seed": config["seed"],
-    }
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
 def create_run(
@@ -90,27 +28,31 @@ def create_run(
     *,
     idempotency_key: str | None = None,
 ) -> Run:
-    """A queued Run and its Job(kind='run'), committed, then `run-training(job_id)` published."""
+    """A queued Run (its RunPlan in `config`) and its run job, committed, then published."""
     get_project(session, project_id)
     key = scoped_key(f"run:{project_id}", idempotency_key)
-    config = resolve_config(cfg)
+    plan = run_plan(cfg)
     sources = session.scalar(select(func.count()).where(SourceTrack.project_id == project_id))
     if not sources:
         raise Conflict("the project has no source tracks yet: upload album audio first")
 
     def create(s: Session) -> Job:
-        job = jobs.create_job(
-            s, kind="run", task=RUN_TASK, queue=GPU_QUEUE, payload={},
-            project_id=project_id, idempotency_key=key,
-        )
-        run = Run(project_id=project_id, config=config, job_id=job.id)
+        run = Run(project_id=project_id, config=plan.to_dict())
         s.add(run)
         s.flush()
-        job.payload = {"run_id": run.id}
+        job = jobs.create_job(
+            s, RUN, RunPayload(run_id=run.id), project_id=project_id, idempotency_key=key
+        )
+        run.job_id = job.id
         return job
 
     job, _ = submit(session, queue, key, create)
     return _run_of_job(session, job)
+
+
+def plan_of(run: Run) -> RunPlan:
+    """The run's typed plan (what `Run.config` stores)."""
+    return RunPlan.from_dict(run.config)
 
 
 def get_run(session: Session, run_id: int) -> Run:
@@ -151,8 +93,7 @@ def resume_run(
         if run.status not in ("failed", "cancelled"):
             raise Conflict(f"run {run_id} is {run.status}; only failed or cancelled runs resume")
         job = jobs.create_job(
-            s, kind="run", task=RUN_TASK, queue=GPU_QUEUE,
-            payload={"run_id": run.id, "resume": True}, project_id=run.project_id,
+            s, RUN, RunPayload(run_id=run.id, resume=True), project_id=run.project_id,
             idempotency_key=key,
         )
         run.job_id, run.status, run.cancel_requested, run.error = job.id, "queued", False, None
@@ -175,22 +116,17 @@ def generate_clips(
     *,
     idempotency_key: str | None = None,
 ) -> Job:
-    """Queue `generate-clips(job_id)`: `n` more clips from one checkpoint."""
+    """Queue a generate job: `n` more clips from one checkpoint."""
     checkpoint = session.get(Checkpoint, checkpoint_id)
     if checkpoint is None:
         raise NotFound("checkpoint", checkpoint_id)
     key = scoped_key(f"generate:{checkpoint_id}", idempotency_key)
     # A fixed seed in the payload makes a redelivered task produce the very same clips.
-    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    payload = {
-        "checkpoint_id": checkpoint_id, "run_id": checkpoint.run_id, "n": request.n,
-        "seconds": request.seconds, "temperature": request.temperature, "seed": seed,
-    }
+    payload = generate_payload(checkpoint_id, checkpoint.run_id, request)
 
     def create(s: Session) -> Job:
         return jobs.create_job(
-            s, kind="generate", task=GENERATE_TASK, queue=GPU_QUEUE, payload=payload,
-            project_id=checkpoint.run.project_id, idempotency_key=key,
+            s, GENERATE, payload, project_id=checkpoint.run.project_id, idempotency_key=key
         )
 
     job, _ = submit(session, queue, key, create)
@@ -198,6 +134,6 @@ def generate_clips(
 
 
 def _run_of_job(session: Session, job: Job) -> Run:
-    run = session.get(Run, job.payload["run_id"])
+    run = session.get(Run, jobs.payload_of(RUN, job).run_id)
     assert run is not None, "a run job without its run"
     return run

@@ -7,7 +7,6 @@ the job that drew it (kept in the job's payload), so no column repeats it.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 
 from sqlalchemy import delete, select
@@ -16,15 +15,18 @@ from sqlalchemy.orm import Session
 from app import jobs
 from app.catalog import Job, Title, utcnow
 from app.pagination import Cursor, decode_cursor, encode_cursor
+from app.contract.codec import ContractError
+from app.contract.kinds import TITLES, kind_named
+from app.contract.payloads import AutoAlbumPayload, TitlesPayload
 from app.queue import TaskQueue
 from app.schemas.titles import TitlesGenerateIn
 from app.services.albums import clean_text
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.jobs import scoped_key, submit
+from app.services.plans import titles_payload
 from app.services.projects import get_project, list_titles as source_titles
 from model.titles import MIN_TITLES, normalize_title
 
-TITLES_TASK, CPU_QUEUE = "generate-titles", "cpu"
 MAX_QUERY_CHARS = 200
 
 
@@ -36,7 +38,7 @@ def request_titles(
     *,
     idempotency_key: str | None = None,
 ) -> Job:
-    """Queue `generate-titles(job_id)`: `n` novel titles from the project's discography.
+    """Queue a titles job: `n` novel titles from the project's discography.
 
     409 when the discography has fewer than MIN_TITLES distinct titles (nothing to recombine).
     """
@@ -48,14 +50,10 @@ def request_titles(
             f"the discography has {len(distinct)} distinct song titles; at least {MIN_TITLES} "
             "are needed to generate new ones (PUT /projects/{id}/titles)"
         )
-    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    payload = {"project_id": project_id, "n": request.n, "seed": seed, "replace": request.replace}
+    payload = titles_payload(project_id, request)
 
     def create(s: Session) -> Job:
-        return jobs.create_job(
-            s, kind="titles", task=TITLES_TASK, queue=CPU_QUEUE, payload=payload,
-            project_id=project_id, idempotency_key=key,
-        )
+        return jobs.create_job(s, TITLES, payload, project_id=project_id, idempotency_key=key)
 
     job, _ = submit(session, queue, key, create)
     return job
@@ -118,12 +116,17 @@ def seeds_of(session: Session, titles: Sequence[Title]) -> dict[int, int]:
     ids = {t.job_id for t in titles if t.job_id is not None}
     if not ids:
         return {}
-    rows = session.execute(select(Job.id, Job.payload).where(Job.id.in_(ids)))
-    return {
-        job_id: int(payload["seed"])
-        for job_id, payload in rows
-        if isinstance(payload, dict) and isinstance(payload.get("seed"), int)
-    }
+    seeds = {}
+    for job_id, kind, stored in session.execute(
+        select(Job.id, Job.kind, Job.payload).where(Job.id.in_(ids))
+    ):
+        try:
+            payload = kind_named(kind).decode(stored)
+        except ContractError:
+            continue  # a job of an older release: its titles simply show no seed
+        if isinstance(payload, (TitlesPayload, AutoAlbumPayload)):
+            seeds[job_id] = payload.seed
+    return seeds
 
 
 def get_title(session: Session, title_id: int) -> Title:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from app.contract.kinds import AUTO_ALBUM, COVERS, EXPORT, TITLES, JobKind
 from app.queue import RecordingQueue
 from app.settings import Settings
 from tests.app.conftest import client, queue, sqlite_copy, sqlite_template  # noqa: F401 - fixtures reused (with this folder's `settings`)
@@ -22,11 +23,15 @@ from worker import album_runners
 from worker.lease import execute
 from worker.runtime import Runtime
 
-RUNNERS = {
-    "generate-titles": album_runners.run_titles,
-    "generate-covers": album_runners.run_covers,
-    "export-album": album_runners.run_export,
-    "auto-album": album_runners.run_auto_album,
+# task name -> (kind, runner), as worker/album_tasks.py registers them
+RUNNERS: dict[str, tuple[JobKind[Any], Any]] = {
+    kind.task: (kind, runner)
+    for kind, runner in (
+        (TITLES, album_runners.run_titles),
+        (COVERS, album_runners.run_covers),
+        (EXPORT, album_runners.run_export),
+        (AUTO_ALBUM, album_runners.run_auto_album),
+    )
 }
 
 
@@ -65,7 +70,8 @@ class Worker:
         while self.queue.sent:
             sent = self.queue.sent.pop(0)
             try:
-                results.append(execute(self.rt, "test@albums", sent.job_id, RUNNERS[sent.task]))
+                kind, runner = RUNNERS[sent.task]
+                results.append(execute(self.rt, "test@albums", sent.job_id, kind, runner))
             except Exception:  # noqa: BLE001 - the job row records it; tests read the row
                 results.append(None)
         return results

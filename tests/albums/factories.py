@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.catalog import Checkpoint, Clip, Job, Run
 from app.storage import Storage
 from model.synth import demo_track
+from tests.plans import tiny_plan
 
 API = "/api/v1"
 CLIP_SR = 16000
@@ -37,7 +38,7 @@ def add_run(
     seed: int = 0,
 ) -> Run:
     """A finished run with `epochs` checkpoints and `per_epoch` clips (WAV files) each."""
-    run = Run(project_id=project_id, config={"preset": "tiny", "seed": 3, "sample_rate": CLIP_SR},
+    run = Run(project_id=project_id, config=tiny_plan(seed=3, sample_rate=CLIP_SR),
               status="succeeded", current_epoch=epochs)
     session.add(run)
     session.flush()

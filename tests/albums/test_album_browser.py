@@ -51,7 +51,7 @@ class ThreadQueue:
     def _run(self, task: str, job_id: int) -> None:
         assert self.rt is not None
         try:
-            execute(self.rt, "browser@test", job_id, RUNNERS[task])
+            execute(self.rt, "browser@test", job_id, *RUNNERS[task])
         except Exception as exc:  # noqa: BLE001 - the job row has the reason; the test reads it
             self.errors.append(exc)
 

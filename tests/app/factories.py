@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import Checkpoint, Clip, Project, Run
 from app.storage import Storage
+from tests.plans import tiny_plan
 
 
 def tone(seconds: float = 1.0, sr: int = 16000, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:
@@ -52,7 +53,7 @@ def make_project(session: Session, **fields: Any) -> Project:
 
 
 def make_run_with_checkpoints(session: Session, project_id: int, epochs: int = 3) -> Run:
-    run = Run(project_id=project_id, config={"preset": "tiny"}, status="running")
+    run = Run(project_id=project_id, config=tiny_plan(), status="running")
     session.add(run)
     session.flush()
     for epoch in range(1, epochs + 1):

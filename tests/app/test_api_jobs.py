@@ -11,12 +11,15 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.catalog import Job
+from app.contract.kinds import GENERATE
+from app.contract.payloads import GeneratePayload
 
 API = "/api/v1"
 
 
 def make_job(session: Session) -> int:
-    job = jobs.create_job(session, kind="generate", task="generate-clips", queue="gpu", payload={"n": 1})
+    payload = GeneratePayload(checkpoint_id=1, run_id=1, n=1, seconds=1.0, temperature=1.0, seed=0)
+    job = jobs.create_job(session, GENERATE, payload)
     session.commit()
     return job.id
 

@@ -30,7 +30,9 @@ def test_start_run_returns_202_with_location_and_enqueues(client: TestClient, qu
     assert run["config"]["model"]["dim"] == 64 and run["config"]["train"]["epochs"] == 2
     assert queue.sent == [Sent("run-training", run["job_id"], "gpu")]
     job = client.get(r.headers["location"]).json()
-    assert (job["kind"], job["status"], job["payload"]) == ("run", "queued", {"run_id": run["id"]})
+    assert (job["kind"], job["status"], job["payload"]) == (
+        "run", "queued", {"v": 1, "run_id": run["id"], "resume": False}
+    )
     assert client.get(f"{API}/runs/{run['id']}").json()["id"] == run["id"]
     assert [x["id"] for x in client.get(f"{API}/projects/{pid}/runs").json()["data"]] == [run["id"]]
 
@@ -39,6 +41,17 @@ def test_empty_body_uses_paper_defaults(client: TestClient, pid: int) -> None:
     run = client.post(f"{API}/projects/{pid}/runs").json()
     assert run["config"]["preset"] == "paper" and run["config"]["model"]["dim"] == 1024
     assert run["config"]["sample_rate"] == 16000
+
+
+def test_temperature_zero_means_greedy_through_to_the_plan(client: TestClient, pid: int) -> None:
+    run = client.post(f"{API}/projects/{pid}/runs", json={"preset": "tiny", "temperature": 0}).json()
+    assert run["config"]["temperature"] == 0.0  # not turned into the default 1.0
+    with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        from app.services.runs import get_run, plan_of
+
+        assert plan_of(get_run(s, run["id"])).temperature == 0.0
+    r = client.post(f"{API}/projects/{pid}/runs", json={"preset": "tiny", "temperature": -0.1})
+    assert r.status_code == 422
 
 
 def test_idempotency_key_gives_the_same_job_once(client: TestClient, queue: RecordingQueue, pid: int) -> None:
@@ -106,7 +119,8 @@ def test_cancel_queued_run_then_resume(client: TestClient, queue: RecordingQueue
     assert resumed["status"] == "queued" and resumed["job_id"] != run["job_id"]
     assert r.headers["location"] == f"{API}/jobs/{resumed['job_id']}"
     assert queue.sent[-1] == Sent("run-training", resumed["job_id"], "gpu")
-    assert client.get(f"{API}/jobs/{resumed['job_id']}").json()["payload"] == {"run_id": run["id"], "resume": True}
+    payload = client.get(f"{API}/jobs/{resumed['job_id']}").json()["payload"]
+    assert payload == {"v": 1, "run_id": run["id"], "resume": True}
     r = client.post(f"{API}/runs/{run['id']}/resume", headers={"Idempotency-Key": "k"})  # replay
     assert r.status_code == 202 and r.json()["job_id"] == resumed["job_id"] and len(queue.sent) == 2
     assert client.post(f"{API}/runs/{run['id']}/resume").status_code == 409  # it is queued now
@@ -126,11 +140,14 @@ def test_checkpoints_and_generate(client: TestClient, queue: RecordingQueue, pid
     job = r.json()
     assert r.headers["location"] == f"{API}/jobs/{job['id']}"
     assert job["kind"] == "generate" and job["payload"] == {
-        "checkpoint_id": ck_id, "run_id": run["id"], "n": 3, "seconds": 5.0, "temperature": 0.9, "seed": 7
+        "v": 1, "checkpoint_id": ck_id, "run_id": run["id"], "n": 3, "seconds": 5.0,
+        "temperature": 0.9, "seed": 7, "first_index": None,
     }
     assert queue.sent[-1] == Sent("generate-clips", job["id"], "gpu")
     r = client.post(f"{API}/checkpoints/{ck_id}/generate", json={"n": 2})
     assert isinstance(r.json()["payload"]["seed"], int)  # a random seed, fixed at submission
+    greedy = client.post(f"{API}/checkpoints/{ck_id}/generate", json={"n": 1, "temperature": 0})
+    assert greedy.status_code == 202 and greedy.json()["payload"]["temperature"] == 0.0
     assert client.post(f"{API}/checkpoints/{ck_id}/generate", json={"n": 0}).status_code == 422
     assert client.post(f"{API}/checkpoints/999/generate", json={}).status_code == 404
 
@@ -145,11 +162,15 @@ def test_deleting_a_project_cancels_its_queued_jobs(client: TestClient, pid: int
 
 
 def test_dataset_key_depends_on_content_and_preparation_only() -> None:
-    from app.services.runs import dataset_key
+    from dataclasses import replace
 
-    config = {"chunks": 64, "sample_rate": 16000, "seed": 0, "epochs": 3}
-    key = dataset_key(["b" * 64, "a" * 64], config)
-    assert key == dataset_key(["a" * 64, "b" * 64], {**config, "epochs": 9})
-    assert key != dataset_key(["a" * 64], config)
-    assert key != dataset_key(["a" * 64, "b" * 64], {**config, "sample_rate": 32000})
-    assert len(key) == 64
+    from app.schemas.runs import RunConfigIn
+    from app.services.datasets import dataset_key
+    from app.services.plans import run_plan
+
+    plan = run_plan(RunConfigIn(preset="tiny", epochs=3, chunks=64))
+    key = dataset_key(["b" * 64, "a" * 64], plan)
+    assert key == dataset_key(["a" * 64, "b" * 64], replace(plan, epochs=9, clips_per_epoch=7))
+    assert key != dataset_key(["a" * 64], plan)
+    assert key != dataset_key(["a" * 64, "b" * 64], replace(plan, chunks=65))
+    assert key != dataset_key(["a" * 64, "b" * 64], replace(plan, seed=1))

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.catalog import JOB_STATUSES, TERMINAL_STATUSES, Job, utcnow
+from app.contract.kinds import RUN
+from app.contract.payloads import RunPayload
 from app.db import engine_for_url, session_factory
 
 
 def new_job(session: Session, **kw: object) -> Job:
-    job = jobs.create_job(session, kind="run", task="run-training", queue="gpu", payload={}, **kw)  # type: ignore[arg-type]
+    job = jobs.create_job(session, RUN, RunPayload(run_id=1), **kw)  # type: ignore[arg-type]
     session.commit()
     return job
 

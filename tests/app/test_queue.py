@@ -17,7 +17,7 @@ def test_embedded_broker_message_names_the_task_and_job(tmp_path: Path) -> None:
         queue.enqueue("run-training", 42, queue="gpu")
     finally:
         queue.close()
-    folder = Path(broker_config(settings)["broker_transport_options"]["data_folder_out"])
+    folder = Path(broker_config(settings).transport_options["data_folder_out"])
     (message_file,) = list(folder.iterdir())
     message = json.loads(message_file.read_text())
     assert message["headers"]["task"] == "run-training"

@@ -13,8 +13,8 @@ def test_defaults_put_everything_under_the_data_dir(tmp_path: Path) -> None:
     assert s.media_dir == tmp_path / "media"
     assert s.api_token is None
     config = broker_config(s)
-    assert config["broker_url"] == "filesystem://"
-    options = config["broker_transport_options"]
+    assert config.url == "filesystem://"
+    options = config.transport_options
     assert options["data_folder_in"] == options["data_folder_out"]
     assert options["data_folder_in"].startswith(str(tmp_path))
     ensure_broker_dirs(s)
@@ -29,8 +29,8 @@ def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     s = Settings()
     assert s.data_dir == tmp_path and s.api_token == "s3cret" and s.max_upload_bytes == 1024
     config = broker_config(s)
-    assert config["broker_url"] == "redis://127.0.0.1:6379/3"
-    assert config["broker_transport_options"]["visibility_timeout"] == s.visibility_timeout_s
+    assert config.url == "redis://127.0.0.1:6379/3"
+    assert config.transport_options["visibility_timeout"] == s.visibility_timeout_s
 
 
 def test_image_pixel_limit_stays_under_pillows_own() -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.catalog import Checkpoint, Clip, Run
 from app.storage import Storage
 from tests.app.factories import make_project
+from tests.plans import tiny_plan
 
 API = "/api/v1"
 SR = 16000
@@ -52,7 +53,7 @@ def add_clip(session: Session, storage: Storage, project_id: int, run: Run, epoc
 def studio(client: TestClient, app_session: Session) -> dict[str, int]:
     storage: Storage = client.app.state.storage  # type: ignore[attr-defined]
     project = make_project(app_session)
-    run = Run(project_id=project.id, config={"preset": "tiny"}, status="succeeded")
+    run = Run(project_id=project.id, config=tiny_plan(), status="succeeded")
     app_session.add(run)
     app_session.flush()
     for epoch in (1, 2):
@@ -223,7 +224,7 @@ def test_tracks_on_both_databases(db_url: str, tmp_path) -> None:  # type: ignor
         storage: Storage = client.app.state.storage  # type: ignore[attr-defined]
         with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
             project = make_project(s)
-            run = Run(project_id=project.id, config={}, status="succeeded")
+            run = Run(project_id=project.id, config=tiny_plan(), status="succeeded")
             s.add(run)
             s.flush()
             s.add(Checkpoint(run_id=run.id, epoch=1, step=1, path="ck"))

@@ -15,6 +15,7 @@ from app.catalog import Checkpoint, Clip, Job, Project, Run, SourceTitle
 from app.storage import Storage
 from model.features import measure
 from model.peaks import compute_peaks
+from tests.plans import tiny_plan
 
 SR = 16000
 
@@ -65,7 +66,7 @@ def seed_studio(
               message="done", project_id=project.id)
     session.add(job)
     session.flush()
-    run = Run(project_id=project.id, config={"preset": "tiny", "epochs": len(epochs)},
+    run = Run(project_id=project.id, config=tiny_plan(epochs=len(epochs)),
               status="succeeded", current_epoch=len(epochs), job_id=job.id)
     session.add(run)
     session.flush()
@@ -105,7 +106,7 @@ def store_audio(storage: Storage, project_id: int, x: np.ndarray) -> dict[str, o
 def seed_many(session: Session, storage: Storage, project_id: int, n: int, *, epochs: int = 20) -> int:
     """`n` more clips in a new run over `epochs` checkpoints; a handful of audio files shared by
     all rows (the list and its thumbnails are what is measured). Returns the run id."""
-    run = Run(project_id=project_id, config={"preset": "paper", "epochs": epochs}, status="running",
+    run = Run(project_id=project_id, config=tiny_plan(preset="paper", epochs=epochs), status="running",
               current_epoch=epochs)
     session.add(run)
     session.flush()

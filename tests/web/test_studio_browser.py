@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.plans import tiny_plan
 from tests.web.conftest import Studio, screenshot
 from tests.web.seed import seed_many
 
@@ -273,7 +274,7 @@ def test_run_page_follows_the_job_live(page: Any, live: Studio) -> None:
                   message="epoch 1/3", project_id=pid)
         s.add(job)
         s.flush()
-        run = Run(project_id=pid, config={"preset": "tiny", "epochs": 3}, status="running", job_id=job.id)
+        run = Run(project_id=pid, config=tiny_plan(epochs=3), status="running", job_id=job.id)
         s.add(run)
         s.flush()
         s.add(Checkpoint(run_id=run.id, epoch=1, step=10, path="a", train_nll_bits=7.0, valid_nll_bits=7.2))

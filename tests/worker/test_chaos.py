@@ -151,5 +151,5 @@ def test_a_solo_pool_worker_hands_its_job_back_on_sigterm(stack: Stack) -> None:
     took = worker.stop()
     assert took < 15, f"warm shutdown took {took:.1f} s"
     job = job_row(stack, run["job_id"])
-    assert (job.status, job.attempt, job.payload.get("handed_back")) == ("queued", 1, 1)
+    assert (job.status, job.attempt, job.handbacks) == ("queued", 1, 1)
     assert "Warm shutdown" in worker.log()

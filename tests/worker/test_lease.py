@@ -13,8 +13,11 @@ from sqlalchemy import select
 
 from app import jobs
 from app.catalog import Job, Project, Run, utcnow
+from app.contract.kinds import RUN
+from app.contract.payloads import RunPayload
+from tests.plans import tiny_plan
 from tests.worker.conftest import Recorded
-from worker.lease import HANDED_BACK, Lease, execute
+from worker.lease import Lease, execute
 from worker.runtime import Runtime
 
 NODE = "unit@host"
@@ -26,12 +29,11 @@ def new_run_job(rt: Runtime, **job_values: Any) -> tuple[int, int]:
         project = Project(name="P", artist="A")
         s.add(project)
         s.flush()
-        job = jobs.create_job(s, kind="run", task="run-training", queue="gpu", payload={},
-                              project_id=project.id)
-        run = Run(project_id=project.id, job_id=job.id, config={})
+        run = Run(project_id=project.id, config=tiny_plan())
         s.add(run)
         s.flush()
-        job.payload = {"run_id": run.id}
+        job = jobs.create_job(s, RUN, RunPayload(run_id=run.id), project_id=project.id)
+        run.job_id = job.id
         for name, value in job_values.items():
             setattr(job, name, value)
         return job.id, run.id
@@ -47,17 +49,17 @@ def rows(rt: Runtime, job_id: int, run_id: int) -> tuple[Job, Run]:
 def test_a_runner_result_finishes_the_job_and_its_run(recorded: Recorded) -> None:
     rt = recorded.rt
     job_id, run_id = new_run_job(rt)
-    seen: list[dict[str, Any]] = []
+    seen: list[RunPayload] = []
 
-    def runner(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, Any]:
+    def runner(rt: Runtime, lease: Lease, payload: RunPayload) -> dict[str, Any]:
         seen.append(payload)
         _, run = rows(rt, job_id, run_id)
         assert run.status == "running" and run.attempt == 1
         return {"clips": 4}
 
-    assert execute(rt, NODE, job_id, runner) == {"clips": 4}
+    assert execute(rt, NODE, job_id, RUN, runner) == {"clips": 4}
     job, run = rows(rt, job_id, run_id)
-    assert seen == [{"run_id": run_id}]
+    assert seen == [RunPayload(run_id=run_id)]  # the job's payload, typed
     assert (job.status, job.progress, job.result, job.attempt) == ("succeeded", 1.0, {"clips": 4}, 1)
     assert job.lease_owner is None and run.status == "succeeded"
 
@@ -80,7 +82,7 @@ def test_a_runner_exception_fails_the_job_with_a_readable_error_and_is_reraised(
         raise exc
 
     with pytest.raises(type(exc)):
-        execute(rt, NODE, job_id, runner)
+        execute(rt, NODE, job_id, RUN, runner)
     job, run = rows(rt, job_id, run_id)
     assert (job.status, job.error, run.status, run.error) == ("failed", error, "failed", error)
 
@@ -90,7 +92,7 @@ def never(rt: Runtime, lease: Lease, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_message_without_its_job_does_nothing(recorded: Recorded) -> None:
-    assert execute(recorded.rt, NODE, 12345, never) is None
+    assert execute(recorded.rt, NODE, 12345, RUN, never) is None
 
 
 def test_a_duplicate_delivery_leaves_a_live_lease_alone(recorded: Recorded) -> None:
@@ -98,7 +100,7 @@ def test_a_duplicate_delivery_leaves_a_live_lease_alone(recorded: Recorded) -> N
     job_id, run_id = new_run_job(rt)
     with rt.session() as s:
         jobs.claim(s, job_id, "other@host/1")
-    assert execute(rt, NODE, job_id, never) is None
+    assert execute(rt, NODE, job_id, RUN, never) is None
     job, _ = rows(rt, job_id, run_id)
     assert (job.status, job.attempt, job.lease_owner) == ("running", 1, "other@host/1")
 
@@ -106,7 +108,7 @@ def test_a_duplicate_delivery_leaves_a_live_lease_alone(recorded: Recorded) -> N
 def test_a_job_that_used_up_its_attempts_fails_with_the_reason(recorded: Recorded) -> None:
     rt = recorded.rt
     job_id, run_id = new_run_job(rt, attempt=3)
-    assert execute(rt, NODE, job_id, never) is None
+    assert execute(rt, NODE, job_id, RUN, never) is None
     job, run = rows(rt, job_id, run_id)
     assert job.status == "failed" and "gave up after 3 attempts" in (job.error or "")
     assert (run.status, run.error) == ("failed", job.error)
@@ -136,7 +138,7 @@ def test_cancel_stops_the_runner_between_steps_and_keeps_its_work(recorded: Reco
         raise AssertionError("not cancelled")
 
     t0 = time.monotonic()
-    assert execute(rt, NODE, job_id, runner) is None
+    assert execute(rt, NODE, job_id, RUN, runner) is None
     assert time.monotonic() - t0 < 2
     job, run = rows(rt, job_id, run_id)
     assert (job.status, run.status, job.error) == ("cancelled", "cancelled", None)
@@ -157,7 +159,7 @@ def test_a_lost_lease_stops_the_runner_without_any_write(recorded: Recorded) -> 
             time.sleep(0.01)
         raise AssertionError("lease loss not noticed")
 
-    assert execute(rt, NODE, job_id, runner) is None
+    assert execute(rt, NODE, job_id, RUN, runner) is None
     job, run = rows(rt, job_id, run_id)
     assert (job.status, job.attempt, job.lease_owner) == ("running", 2, "other@host/2")
     assert run.status == "running"  # the old attempt wrote nothing, not even its end state
@@ -170,7 +172,7 @@ def test_fenced_writes_of_a_stale_attempt_roll_back(recorded: Recorded) -> None:
         old = jobs.claim(s, job_id, "w/1")
     with rt.session() as s:
         jobs.claim(s, job_id, "w/2", stale_after_s=0, now=utcnow() + timedelta(seconds=5))
-    lease = Lease(rt, job_id, old, run_id=run_id)
+    lease = Lease(rt, job_id, old)
     with pytest.raises(jobs.LeaseLost):
         with lease.fenced() as s:
             s.add(Project(name="written by a stale attempt", artist="x"))
@@ -188,19 +190,19 @@ def test_shutdown_hands_the_job_back_without_spending_an_attempt(recorded: Recor
         lease.check()
         raise AssertionError("not stopped")
 
-    assert execute(rt, NODE, job_id, runner) is None
+    assert execute(rt, NODE, job_id, RUN, runner) is None
     job, run = rows(rt, job_id, run_id)
     assert (job.status, job.attempt, job.enqueued_at, job.lease_owner) == ("queued", 1, None, None)
-    assert job.payload[HANDED_BACK] == 1 and run.status == "queued"
+    assert job.handbacks == 1 and run.status == "queued"
     assert recorded.sent == []  # published by the next sweep, not by the worker going away
 
     # A message reaching a worker that is shutting down leaves the job for the sweeper.
-    assert execute(rt, NODE, job_id, never) is None
+    assert execute(rt, NODE, job_id, RUN, never) is None
     assert rows(rt, job_id, run_id)[0].status == "queued"
 
     # One attempt was allowed, one was used by the hand-back: the next worker may still run it.
     rt.shutdown.clear()
-    assert execute(rt, NODE, job_id, lambda *_: {"done": True}) == {"done": True}
+    assert execute(rt, NODE, job_id, RUN, lambda *_: {"done": True}) == {"done": True}
     assert rows(rt, job_id, run_id)[0].attempt == 2
 
 
@@ -220,7 +222,7 @@ def test_the_heartbeat_writes_progress_while_the_runner_works(recorded: Recorded
             assert job.heartbeat_at is not None and job.heartbeat_at > reported
         return {}
 
-    execute(rt, NODE, job_id, runner)
+    execute(rt, NODE, job_id, RUN, runner)
     assert beats == [(0.25, "epoch 1/4")]
 
 
@@ -242,6 +244,6 @@ def test_a_runner_that_breaks_after_a_cancel_request_ends_cancelled(recorded: Re
             jobs.request_cancel(s, job_id)
         raise FileNotFoundError("projects/1/runs/1/checkpoints/epoch-0001.pt")
 
-    assert execute(rt, NODE, job_id, runner) is None
+    assert execute(rt, NODE, job_id, RUN, runner) is None
     job, run = rows(rt, job_id, run_id)
     assert (job.status, job.error, run.status) == ("cancelled", None, "cancelled")

@@ -3,8 +3,8 @@ regenerates identical clips; more clips from a checkpoint respect other jobs' re
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 import soundfile as sf
@@ -12,6 +12,8 @@ from sqlalchemy import delete, select, update
 
 from app import jobs
 from app.catalog import Checkpoint, Clip, Job, Run
+from app.contract.kinds import AUTO_ALBUM, GENERATE, RUN
+from app.contract.payloads import AutoAlbumPayload, GeneratePayload
 from app.queue import RecordingQueue
 from app.received import ReceivedFile
 from app.schemas.runs import GenerateIn, RunConfigIn
@@ -41,7 +43,7 @@ def trained_run(rt: Runtime, epochs: int = 3) -> tuple[int, int]:
         run = runs.create_run(s, queue, project.id, RunConfigIn(**tiny_run(epochs, segments=4)))
         job_id = run.job_id
     assert job_id is not None
-    result = execute(rt, NODE, job_id, runners.run_training)
+    result = execute(rt, NODE, job_id, RUN, runners.run_training)
     assert result is not None and result["clips"] == 2 * epochs
     return project.id, run.id
 
@@ -75,7 +77,7 @@ def test_a_rerun_fills_in_missing_rows_and_clips_identically_and_nothing_else(
     assert job_id is not None
 
     # when the run's job runs again
-    assert execute(rt, NODE, job_id, runners.run_training) is not None
+    assert execute(rt, NODE, job_id, RUN, runners.run_training) is not None
 
     # then exactly the missing rows are back, the lost clip is the very same audio...
     after = clip_rows(rt, run_id)
@@ -108,12 +110,12 @@ def test_more_clips_start_after_the_run_and_other_jobs_reservations(recorded: Re
     other = request(3, 1)
     with rt.sessions() as s:
         jobs.claim(s, other, "elsewhere/1")
-        payload: dict[str, Any] = dict(s.get(Job, other).payload)  # type: ignore[union-attr]
-        s.execute(update(Job).where(Job.id == other).values(payload={**payload, "first_index": 2}))
+        reserved = replace(jobs.payload_of(GENERATE, s.get(Job, other)), first_index=2)  # type: ignore[arg-type]
+        jobs.set_payload(s, other, reserved)
         s.commit()
 
     mine = request(2, 2)
-    result = execute(rt, NODE, mine, runners.generate_more)
+    result = execute(rt, NODE, mine, GENERATE, runners.generate_more)
     assert result is not None and result["first_index"] == 5 and len(result["clip_ids"]) == 2
     indices = sorted(i for (_, i) in clip_rows(rt, run_id))
     assert indices == [0, 1, 5, 6]
@@ -121,7 +123,7 @@ def test_more_clips_start_after_the_run_and_other_jobs_reservations(recorded: Re
     # a redelivered copy of the same job makes nothing new
     with rt.session() as s:
         s.execute(update(Job).where(Job.id == mine).values(status="queued"))
-    again = execute(rt, NODE, mine, runners.generate_more)
+    again = execute(rt, NODE, mine, GENERATE, runners.generate_more)
     assert again is not None and again["clip_ids"] == result["clip_ids"]
 
 
@@ -133,7 +135,7 @@ def test_a_deleted_checkpoint_fails_the_generate_job_readably(recorded: Recorded
         job = runs.generate_clips(s, RecordingQueue(), checkpoint.id, GenerateIn(n=1, seconds=0.25, seed=1))
     rt.storage.path(checkpoint.path).unlink()
     with pytest.raises(Exception, match="missing"):
-        execute(rt, NODE, job.id, runners.generate_more)
+        execute(rt, NODE, job.id, GENERATE, runners.generate_more)
     with rt.reading() as s:
         row = s.get(Job, job.id)
         assert row is not None and row.status == "failed"
@@ -148,12 +150,19 @@ def test_generated_auto_albums_reserve_clip_indices_too(recorded: Recorded) -> N
     with rt.reading() as s:
         checkpoint_id = s.scalar(select(Checkpoint.id).where(Checkpoint.run_id == run_id))
     with rt.sessions() as s:
-        album_job = Job(kind="auto-album", task="auto-album", queue="gpu", status="running",
-                        project_id=project_id,
-                        payload={"checkpoint_id": checkpoint_id, "n": 4, "first_index": 2})
-        s.add(album_job)
+        generating = GeneratePayload(
+            checkpoint_id=checkpoint_id, run_id=run_id, n=4, seconds=0.25, temperature=1.0, seed=5,
+            first_index=2,
+        )
+        album = AutoAlbumPayload(
+            project_id=project_id, mode="generate", seed=5, run_id=run_id, epoch="last",
+            seconds=0.25, tracks=4, title=None, artist="a", gap_s=2.0, formats=("flac",),
+            generate=generating,
+        )
+        album_job = jobs.create_job(s, AUTO_ALBUM, album, project_id=project_id)
+        album_job.status = "running"
         s.commit()
         job = runs.generate_clips(s, RecordingQueue(), checkpoint_id, GenerateIn(n=1, seconds=0.25, seed=3))
         mine = job.id
-    result = execute(rt, NODE, mine, runners.generate_more)
+    result = execute(rt, NODE, mine, GENERATE, runners.generate_more)
     assert result is not None and result["first_index"] == 6

@@ -1,0 +1,168 @@
+"""What each job kind is asked to do: one frozen, versioned payload dataclass per kind.
+
+A payload is written by the web process when it submits a job (app/services/plans.py maps the
+REST bodies onto these) and read by the worker that runs it (worker/lease.py decodes it before
+the runner starts). Fields that a worker fills in while it works, so that a redelivered copy of
+the job does the very same thing, are part of the type too (`first_index`, `made`), and runners
+replace the payload with `dataclasses.replace`, never by editing a dict.
+
+Units: seconds, Hz; seeds are non-negative ints; ids are catalog row ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from app.contract.codec import Versioned
+from app.contract.queues import GPU, Queue
+
+AutoAlbumMode = Literal["clips", "generate", "epochs"]
+CoverMethod = Literal["self", "photos"]
+
+
+class Payload(Versioned):
+    """Base of every job payload."""
+
+    def route(self, default: Queue) -> Queue:
+        """The queue this particular job goes to (most kinds: always their kind's queue)."""
+        return default
+
+    def reservation(self) -> tuple[int, int, int] | None:
+        """(checkpoint id, first clip index, count) this job reserved, if it makes clips."""
+        return None
+
+
+@dataclass(frozen=True)
+class RunPayload(Payload):
+    """Train a run (its plan is the Run row's `config`, app/contract/plan.py) and make its clips
+    after every epoch. `resume`: started again after a failure or a cancel."""
+
+    run_id: int
+    resume: bool = False
+
+
+@dataclass(frozen=True)
+class GeneratePayload(Payload):
+    """`n` more clips of `seconds` from one checkpoint. `temperature` 0 samples greedily.
+
+    `first_index` is the worker's reservation of clip indices `first_index .. + n - 1`, written
+    before the first clip so that a redelivered job makes the very same clips.
+    """
+
+    checkpoint_id: int
+    run_id: int
+    n: int
+    seconds: float
+    temperature: float
+    seed: int
+    first_index: int | None = None
+
+    def reservation(self) -> tuple[int, int, int] | None:
+        if self.first_index is None:
+            return None
+        return self.checkpoint_id, self.first_index, self.n
+
+
+@dataclass(frozen=True)
+class TitlesPayload(Payload):
+    """Draw `n` novel titles from the project's discography; `replace` first deletes the
+    generated titles that are not pinned."""
+
+    project_id: int
+    n: int
+    seed: int
+    replace: bool = False
+
+
+@dataclass(frozen=True)
+class CoversPayload(Payload):
+    """`n` covers by the paper's method (seeds `seed`, `seed + 1`, ...), `size` px square."""
+
+    project_id: int
+    method: CoverMethod
+    size: int
+    seed: int
+    backend: str  # a model/covers.py backend name, or "auto"
+    n: int = 1
+
+
+@dataclass(frozen=True)
+class SnapshotTrack:
+    track_id: int
+    revision: int  # pins the track's edit list
+    title: str
+    join_s: float  # after this track: > 0 a gap, < 0 a crossfade, seconds
+
+
+@dataclass(frozen=True)
+class AlbumSnapshot:
+    """An album frozen when its export was asked for: the zip is made of exactly this."""
+
+    album_id: int
+    project_id: int
+    title: str
+    artist: str
+    year: int
+    cover_id: int | None
+    tracks: tuple[SnapshotTrack, ...]
+
+
+@dataclass(frozen=True)
+class ExportPayload(Payload):
+    """Render, master and package `album` into Export `export_id`."""
+
+    export_id: int
+    formats: tuple[str, ...]  # "flac" first, then the copies (app/schemas/albums.py)
+    album: AlbumSnapshot
+
+
+@dataclass(frozen=True)
+class AlbumPiece:
+    """One track of a no-curation album: a section of one clip (seconds inside the clip)."""
+
+    clip_id: int
+    epoch: int
+    start_s: float
+    end_s: float
+    duration_s: float  # of the whole clip
+
+
+@dataclass(frozen=True)
+class MadeAlbum:
+    """Written once the album's rows exist: a retry only exports again."""
+
+    export_id: int
+    album: AlbumSnapshot
+    clip_ids: tuple[int, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AutoAlbumPayload(Payload):
+    """The paper's no-curation album, planned at submit time so a redelivery builds the same one.
+
+    mode `clips` and `epochs` come with their `pieces` chosen; mode `generate` with the clip
+    generation it runs first (`generate`, on the gpu queue). `made` is filled in by the worker.
+    """
+
+    project_id: int
+    mode: AutoAlbumMode
+    seed: int
+    run_id: int
+    epoch: Literal["last", "all"] | int
+    seconds: float | None
+    tracks: int
+    title: str | None
+    artist: str
+    gap_s: float
+    formats: tuple[str, ...]
+    pieces: tuple[AlbumPiece, ...] = ()
+    generate: GeneratePayload | None = None
+    made: MadeAlbum | None = None
+
+    def route(self, default: Queue) -> Queue:
+        return GPU if self.mode == "generate" else default
+
+    def reservation(self) -> tuple[int, int, int] | None:
+        return None if self.generate is None else self.generate.reservation()
