@@ -165,7 +165,8 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def _load_prime(path: Path, seconds: float, sr: int):
-    from .audio import decode, remove_dc, resample, to_mono
+    from .audio import decode
+    from .preprocess import remove_dc, resample, to_mono
 
     audio, file_sr = decode(path)
     mono = remove_dc(to_mono(audio))

@@ -212,7 +212,7 @@ def train(
     `should_stop` is polled before every step; when it answers True the run stops, keeping the
     checkpoints already written (the partial epoch is not saved).
     """
-    from .dataset import load_manifest, load_split
+    from .manifest import load_manifest, load_split
 
     device = torch.device(device)
     dataset_dir, out_dir = Path(dataset_dir), Path(out_dir)
