@@ -1,7 +1,8 @@
 """Decoding and checking audio files.
 
-Everything an album track goes through before it is useful: open it, prove that it really is audio
-and that all of it is there, decode it to float32, and bring it to one channel at the model's rate.
+What an album track goes through before it is useful: find it, open it, prove that it really is
+audio and that all of it is there, and decode it to float32. Bringing it to one channel at the
+model's rate is `model.preprocess`.
 
 libsndfile (through soundfile) reads WAV, FLAC, OGG/Vorbis/Opus, MP3 and AIFF. Other containers
 (M4A/AAC, WMA, ...) go through pydub + ffmpeg, but only when ffmpeg is on PATH; otherwise the error
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import soundfile as sf
 
 logger = logging.getLogger(__name__)
@@ -126,7 +128,7 @@ def probe(path: str | Path) -> AudioInfo:
     return result
 
 
-def decode(path: str | Path) -> tuple[np.ndarray, int]:
+def decode(path: str | Path) -> tuple[npt.NDArray[np.float32], int]:
     """Decode a whole file and check that all of it was there.
 
     Returns
@@ -151,7 +153,7 @@ def validate(path: str | Path) -> AudioInfo:
     return info
 
 
-def decode_with_info(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
+def decode_with_info(path: str | Path) -> tuple[npt.NDArray[np.float32], AudioInfo]:
     """`decode`, returning the file's `AudioInfo` (with the decoded frame count), not the rate.
 
     Returns
@@ -170,7 +172,7 @@ def decode_with_info(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
         raise AudioError(path, f"not a readable audio file ({_soundfile_reason(exc)})") from None
     with sound:
         declared = _declared_frames(path, sound)
-        blocks: list[np.ndarray] = []
+        blocks: list[npt.NDArray[np.float32]] = []
         try:
             while True:
                 block = sound.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
@@ -200,7 +202,9 @@ def _with_frames(info: AudioInfo, frames: int) -> AudioInfo:
     return AudioInfo(info.path, info.format, info.subtype, info.sample_rate, info.channels, frames)
 
 
-def _check_decoded(path: Path, audio: np.ndarray, info: AudioInfo, declared: int | None) -> None:
+def _check_decoded(
+    path: Path, audio: npt.NDArray[np.float32], info: AudioInfo, declared: int | None
+) -> None:
     decoded = len(audio)
     if decoded == 0:
         raise AudioError(path, "contains no audio (0 frames)")
@@ -244,15 +248,15 @@ def _wav_declared_frames(path: Path) -> int | None:
     with path.open("rb") as f:
         if f.read(12)[:4] != b"RIFF":
             return None  # RF64 and friends: trust libsndfile
-        block_align = None
+        block_align: int | None = None
         while True:
             header = f.read(8)
             if len(header) < 8:
                 return None
-            chunk_id, size = header[:4], struct.unpack("<I", header[4:])[0]
+            chunk_id, size = header[:4], int(struct.unpack("<I", header[4:])[0])
             if chunk_id == b"fmt ":
                 fmt = f.read(size)
-                block_align = struct.unpack("<H", fmt[12:14])[0]
+                block_align = int(struct.unpack("<H", fmt[12:14])[0])
                 f.seek(size % 2, 1)
             elif chunk_id == b"data":
                 # 0 and 0xFFFFFFFF mean "unknown length" (written while streaming).
@@ -271,13 +275,13 @@ def _aiff_declared_frames(path: Path) -> int | None:
             header = f.read(8)
             if len(header) < 8:
                 return None
-            chunk_id, size = header[:4], struct.unpack(">I", header[4:])[0]
+            chunk_id, size = header[:4], int(struct.unpack(">I", header[4:])[0])
             if chunk_id == b"COMM":
                 return int(struct.unpack(">hI", f.read(6))[1])
             f.seek(size + size % 2, 1)
 
 
-def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int, AudioInfo]:
+def _decode_ffmpeg(path: Path) -> tuple[npt.NDArray[np.float32], int, AudioInfo]:
     """Decode through pydub + ffmpeg: formats libsndfile does not read (M4A/AAC, WMA, ...)."""
     kind = _extension(path).upper() or "this"
     if shutil.which("ffmpeg") is None:
@@ -295,7 +299,7 @@ def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int, AudioInfo]:
     logger.debug("%s: libsndfile cannot read it, decoding with ffmpeg", path)
     try:
         segment = AudioSegment.from_file(str(path))
-    except Exception as exc:  # pydub raises CouldntDecodeError, or OSError from the subprocess
+    except Exception as exc:  # pydub: CouldntDecodeError, OSError from ffmpeg, ...  # noqa: BLE001
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise AudioError(path, f"ffmpeg could not decode it ({first_line})") from None
     channels = int(segment.channels)
@@ -357,60 +361,3 @@ def find_audio_files(
     for path in found:
         unique.setdefault(path.resolve(), path)
     return list(unique.values())
-
-
-def to_mono(x: np.ndarray) -> np.ndarray:
-    """Average the channels.
-
-    Parameters
-    ----------
-    x : np.ndarray[frames x channels] or np.ndarray[frames]
-
-    Returns
-    -------
-    np.ndarray[float32, frames]
-    """
-    if x.ndim == 1:
-        return x.astype(np.float32, copy=False)
-    if x.ndim != 2:
-        raise ValueError(f"expected audio of shape (frames,) or (frames, channels), got {x.shape}")
-    return x.mean(axis=1, dtype=np.float64).astype(np.float32)
-
-
-def remove_dc(x: np.ndarray) -> np.ndarray:
-    """Subtract each channel's mean.
-
-    An offset would lift "silent" passages above the silence threshold and waste quantization
-    levels, so it goes before silence removal. A mean (not a high-pass filter) leaves the music's
-    own low end untouched.
-
-    Parameters
-    ----------
-    x : np.ndarray[frames] or np.ndarray[frames x channels]
-    """
-    if len(x) == 0:
-        return x.astype(np.float32, copy=False)
-    return (x - x.mean(axis=0, dtype=np.float64)).astype(np.float32)
-
-
-def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Change the sample rate with soxr's high-quality filter.
-
-    Parameters
-    ----------
-    x : np.ndarray[frames] or np.ndarray[frames x channels]
-    sr_in, sr_out : int
-        rates in Hz.
-
-    Returns
-    -------
-    np.ndarray[float32, ~frames * sr_out / sr_in (x channels)]
-    """
-    if sr_in <= 0 or sr_out <= 0:
-        raise ValueError(f"sample rates must be positive, got {sr_in} -> {sr_out}")
-    x = np.asarray(x, dtype=np.float32)
-    if sr_in == sr_out or len(x) == 0:
-        return x
-    import soxr  # imported here: only dataset preparation resamples, upload checks do not
-
-    return np.asarray(soxr.resample(x, sr_in, sr_out, quality="HQ"), dtype=np.float32)

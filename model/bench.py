@@ -39,7 +39,8 @@ def bench_generate(
     model = SampleRNN(cfg).to(dev).eval()
     seconds = samples / cfg.sample_rate
     # Warm-up: first-call allocations, kernel selection and (CUDA) graph capture.
-    generate(model, n=batch, seconds=min(seconds, 0.1), device=dev, keep=False, cuda_graph=cuda_graph)
+    warm_seconds = min(seconds, 0.1)
+    generate(model, n=batch, seconds=warm_seconds, device=dev, keep=False, cuda_graph=cuda_graph)
     _sync(dev)
     t0 = time.perf_counter()
     generate(model, n=batch, seconds=seconds, device=dev, keep=False, cuda_graph=cuda_graph)

@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from .cli_options import MODEL_FLAGS, add_model_flags, changed_fields
 
+if TYPE_CHECKING:
+    from .config import SampleRNNConfig
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "bench",
         help="measure generation or training throughput (JSON)",
@@ -25,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         epilog="Examples:\n"
         "  albumbot bench generate --cell gru --dim 256 --layers 2 --batch 1 --threads 1 --json\n"
-        "  albumbot bench train --cell gru --dim 256 --layers 2 --batch 16 --seq-len 1024 --threads 2\n"
+        "  albumbot bench train --cell gru --dim 256 --layers 2 --batch 16 --seq-len 1024 "
+        "--threads 2\n"
         "  albumbot bench generate --preset paper --batch 128 --device cuda --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -33,21 +38,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=["paper", "tiny"], default=None,
                    help="start from a preset's shape (other options override it)")
     add_model_flags(p.add_argument_group(
-        "network shape (default: 2-tier GRU, dim 256, 2 layers, frame 16, embedding 256, 256 levels)"))
-    p.add_argument("--batch", type=int, default=1, help="parallel streams (generate) or chunks per step (train)")
+        "network shape (default: 2-tier GRU, dim 256, 2 layers, frame 16, embedding 256, "
+        "256 levels)"))
+    p.add_argument("--batch", type=int, default=1,
+                   help="parallel streams (generate) or chunks per step (train)")
     p.add_argument("--samples", type=int, default=16000,
                    help="generate: samples per stream to time (default 16000 = 1 s at 16 kHz)")
-    p.add_argument("--steps", type=int, default=10, help="train: optimizer steps to time (default 10)")
-    p.add_argument("--seq-len", type=int, default=1024, help="train: TBPTT segment length (default 1024)")
+    p.add_argument("--steps", type=int, default=10,
+                   help="train: optimizer steps to time (default 10)")
+    p.add_argument("--seq-len", type=int, default=1024,
+                   help="train: TBPTT segment length (default 1024)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: 1 for generate, all cores for train)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    p.add_argument("--no-cuda-graph", action="store_true", help="generate: disable CUDA graph replay")
-    p.add_argument("--json", action="store_true", help="print only the JSON object (default prints it indented)")
+    p.add_argument("--no-cuda-graph", action="store_true",
+                   help="generate: disable CUDA graph replay")
+    p.add_argument("--json", action="store_true",
+                   help="print only the JSON object (default prints it indented)")
     p.set_defaults(handler=run)
 
 
-def _config(args: argparse.Namespace):
+def _config(args: argparse.Namespace) -> SampleRNNConfig:
     from .config import SampleRNNConfig, override, preset
 
     base = preset(args.preset).model if args.preset else SampleRNNConfig(

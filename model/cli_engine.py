@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cli_options import MODEL_FLAGS, add_model_flags, changed_fields
+
+if TYPE_CHECKING:  # only for annotations: importing this module stays light
+    import numpy as np
+    import numpy.typing as npt
+
+    from .generate import BlockCallback
 
 log = logging.getLogger(__name__)
 
@@ -16,12 +24,12 @@ TRAIN_FLAGS = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _register_train(sub)
     _register_generate(sub)
 
 
-def _register_train(sub: argparse._SubParsersAction) -> None:
+def _register_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "train",
         help="train SampleRNN on a prepared dataset, one checkpoint per epoch",
@@ -40,9 +48,11 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dataset", type=Path, help="dataset folder (has manifest.json)")
     p.add_argument("--out", type=Path, required=True, help="run folder for the checkpoints")
     p.add_argument("--preset", choices=["tiny", "paper"], default="tiny",
-                   help="network and training defaults: tiny (CPU, minutes) or paper (GPU); default tiny")
+                   help="network and training defaults: tiny (CPU, minutes) or paper (GPU); "
+                   "default tiny")
     p.add_argument("--resume", type=Path, metavar="CKPT",
-                   help="continue the run of this checkpoint (its config is used; --epochs is the new total)")
+                   help="continue the run of this checkpoint (its config is used; --epochs is "
+                   "the new total)")
     p.add_argument("--epochs", type=int, help="total epochs of the run (default: the preset's)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
@@ -51,7 +61,8 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seq-len", type=int, help="samples per truncated-BPTT segment")
     g.add_argument("--learning-rate", type=float, help="Adam learning rate")
     g.add_argument("--seed", type=int, help="run seed: weight init and chunk order")
-    g.add_argument("--max-segments", type=int, help="use at most this many segments of each chunk per epoch")
+    g.add_argument("--max-segments", type=int,
+                   help="use at most this many segments of each chunk per epoch")
     add_model_flags(p.add_argument_group("model overrides (not with --resume)"))
     p.set_defaults(handler=run_train)
 
@@ -62,11 +73,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     from .checkpoint import load_checkpoint
     from .config import override, preset
-    from .train import train
+    from .train import EpochResult, Progress, train
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    model_changes, train_changes = changed_fields(args, MODEL_FLAGS), changed_fields(args, TRAIN_FLAGS)
+    model_changes = changed_fields(args, MODEL_FLAGS)
+    train_changes = changed_fields(args, TRAIN_FLAGS)
     if args.resume is not None:
         ckpt = load_checkpoint(args.resume)
         model_cfg = override(ckpt.model_config, **model_changes)
@@ -75,17 +87,20 @@ def run_train(args: argparse.Namespace) -> int:
         p = preset(args.preset)
         model_cfg = override(p.model, **model_changes)
         train_cfg = override(p.train, **train_changes)
-    bar = tqdm(total=1000, unit="‰", disable=None, bar_format="{desc} |{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]")
+    bar_format = "{desc} |{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]"
+    bar = tqdm(total=1000, unit="‰", disable=None, bar_format=bar_format)
 
-    def on_progress(p) -> None:
-        bar.set_description(f"epoch {p.epoch}/{train_cfg.epochs} step {p.step} loss {p.loss_bits:.2f} bits")
+    def on_progress(p: Progress) -> None:
+        bar.set_description(
+            f"epoch {p.epoch}/{train_cfg.epochs} step {p.step} loss {p.loss_bits:.2f} bits"
+        )
         bar.n = int(p.fraction * 1000)
         bar.refresh()
 
-    def on_epoch(e) -> None:
+    def on_epoch(e: EpochResult) -> None:
         bar.write(
-            f"epoch {e.epoch}: train {e.train_nll_bits:.3f} bits, valid {e.valid_nll_bits:.3f} bits "
-            f"({e.seconds:.0f} s) -> {e.checkpoint}"
+            f"epoch {e.epoch}: train {e.train_nll_bits:.3f} bits, "
+            f"valid {e.valid_nll_bits:.3f} bits ({e.seconds:.0f} s) -> {e.checkpoint}"
         )
         bar.reset()
 
@@ -95,11 +110,14 @@ def run_train(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if result.test_nll_bits is not None:
-        print(f"test NLL {result.test_nll_bits:.3f} bits/sample; last checkpoint {result.last_checkpoint}")
+        sys.stdout.write(
+            f"test NLL {result.test_nll_bits:.3f} bits/sample; "
+            f"last checkpoint {result.last_checkpoint}\n"
+        )
     return 0
 
 
-def _register_generate(sub: argparse._SubParsersAction) -> None:
+def _register_generate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "generate",
         help="generate clips from a checkpoint",
@@ -111,12 +129,14 @@ def _register_generate(sub: argparse._SubParsersAction) -> None:
         ),
         epilog="Examples:\n"
         "  albumbot generate runs/demo/epoch-0003.pt --out clips -n 8 --seconds 30\n"
-        "  albumbot generate ckpt.pt --out clips -n 1 --seconds 600 --temperature 0.95 --format flac\n"
+        "  albumbot generate ckpt.pt --out clips -n 1 --seconds 600 --temperature 0.95 "
+        "--format flac\n"
         "  albumbot generate ckpt.pt --out clips --prime intro.wav --prime-seconds 2",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("checkpoint", type=Path, help="a checkpoint written by `albumbot train`")
-    p.add_argument("--out", type=Path, required=True, help="folder for the clips (clip-SEED-NNN.wav)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="folder for the clips (clip-SEED-NNN.wav)")
     p.add_argument("-n", type=int, default=4, help="number of clips (default 4)")
     p.add_argument("--seconds", type=float, default=10.0, help="length of each clip (default 10)")
     p.add_argument("--temperature", type=float, default=1.0,
@@ -124,11 +144,14 @@ def _register_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--batch", type=int, default=16,
                    help="clips generated in parallel; more is faster per clip (default 16)")
-    p.add_argument("--format", choices=["wav", "flac"], default="wav", help="file format (default wav)")
+    p.add_argument("--format", choices=["wav", "flac"], default="wav",
+                   help="file format (default wav)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    p.add_argument("--prime", type=Path, help="audio file to warm the model on; clips continue from its end")
-    p.add_argument("--prime-seconds", type=float, default=2.0, help="seconds of the prime's end to use (default 2)")
+    p.add_argument("--prime", type=Path,
+                   help="audio file to warm the model on; clips continue from its end")
+    p.add_argument("--prime-seconds", type=float, default=2.0,
+                   help="seconds of the prime's end to use (default 2)")
     p.set_defaults(handler=run_generate)
 
 
@@ -146,26 +169,34 @@ def run_generate(args: argparse.Namespace) -> int:
     sr = model.cfg.sample_rate
     prime = _load_prime(args.prime, args.prime_seconds, sr) if args.prime else None
     total = int(round(args.seconds * sr)) * args.n
-    written = []
-    with tqdm(total=total / sr, unit="s", desc="generating", disable=None, bar_format="{desc} |{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]") as bar:
+    written: list[Path] = []
+    bar_format = "{desc} |{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]"
+    with tqdm(total=total / sr, unit="s", desc="generating", disable=None,
+              bar_format=bar_format) as bar:
         for b0 in range(0, args.n, args.batch):
             count = min(args.batch, args.n - b0)
-            paths = [args.out / f"clip-{args.seed}-{i:03d}.{args.format}" for i in range(b0, b0 + count)]
+            paths = [
+                args.out / f"clip-{args.seed}-{i:03d}.{args.format}" for i in range(b0, b0 + count)
+            ]
 
             with write_clips(paths, sr) as write:
-                def on_block(start, audio, write=write):
+                def on_block(
+                    start: int, audio: npt.NDArray[np.float32], write: BlockCallback = write
+                ) -> None:
                     write(start, audio)
                     bar.update(audio.size / sr)
 
                 generate(model, n=count, seconds=args.seconds, temperature=args.temperature,
-                         seed=args.seed + b0, device=args.device, prime=prime, keep=False, on_block=on_block)
+                         seed=args.seed + b0, device=args.device, prime=prime, keep=False,
+                         on_block=on_block)
             written += paths
-    print(f"wrote {len(written)} clips of {args.seconds:g} s to {args.out}")
+    sys.stdout.write(f"wrote {len(written)} clips of {args.seconds:g} s to {args.out}\n")
     return 0
 
 
-def _load_prime(path: Path, seconds: float, sr: int):
-    from .audio import decode, remove_dc, resample, to_mono
+def _load_prime(path: Path, seconds: float, sr: int) -> npt.NDArray[np.float32]:
+    from .audio import decode
+    from .preprocess import remove_dc, resample, to_mono
 
     audio, file_sr = decode(path)
     mono = remove_dc(to_mono(audio))

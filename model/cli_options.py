@@ -17,13 +17,14 @@ def add_model_flags(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--cell", choices=["gru", "lstm"], help="RNN cell")
     g.add_argument("--dim", type=int, help="RNN and MLP width")
     g.add_argument("--layers", type=int, help="RNN layers per frame tier")
-    g.add_argument("--frame-sizes", "--frame-size", dest="frame_sizes", type=int, nargs="+", metavar="F",
-                   help="frame sizes bottom-up: 16 (2 tiers) or 16 4 (3 tiers)")
+    g.add_argument("--frame-sizes", "--frame-size", dest="frame_sizes", type=int, nargs="+",
+                   metavar="F", help="frame sizes bottom-up: 16 (2 tiers) or 16 4 (3 tiers)")
     g.add_argument("--embed-size", type=int, help="sample embedding size of the MLP")
     g.add_argument("--mlp-layers", type=int, help="hidden dim x dim layers of the MLP")
     g.add_argument("--q-levels", type=int, help="quantization levels")
     g.add_argument("--quantization", choices=["linear", "mulaw"], help="quantization curve")
-    g.add_argument("--sample-rate", type=int, choices=[16000, 32000], help="sample rate of the model")
+    g.add_argument("--sample-rate", type=int, choices=[16000, 32000],
+                   help="sample rate of the model")
 
 
 def changed_fields(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:

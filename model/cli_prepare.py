@@ -7,6 +7,7 @@ Nothing heavy is imported at import time (numpy, soundfile, tqdm load in the han
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 _DESCRIPTION = """\
@@ -39,7 +40,7 @@ examples:
   albumbot prepare 01.flac 02.flac 03.flac --out data/tiny --chunks 64 --chunk-seconds 4"""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "prepare",
         help="album files or folders -> dataset of shuffled overlapping chunks",
@@ -121,10 +122,10 @@ def run_prepare(args: argparse.Namespace) -> int:
         bar.close()
     splits = manifest.splits
     silence = manifest.silence
-    print(
+    sys.stdout.write(
         f"prepared {manifest.n_chunks} chunks of {manifest.chunk_seconds:g} s at "
         f"{manifest.sample_rate} Hz in {args.out} (train {splits['train']}, valid "
         f"{splits['valid']}, test {splits['test']}); removed {silence.seconds_removed:.1f} s of "
-        f"silence from {silence.seconds_before:.1f} s; dataset id {manifest.dataset_id}"
+        f"silence from {silence.seconds_before:.1f} s; dataset id {manifest.dataset_id}\n"
     )
     return 0

@@ -25,7 +25,7 @@ examples:
   albumbot titles discography.txt -n 2000 --json --out titles.json"""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "titles",
         help="discography titles -> novel Markov-chain song titles",
@@ -33,13 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", metavar="FILE", help='text file with one source title per line ("-" for stdin)')
+    p.add_argument("file", metavar="FILE",
+                   help='text file with one source title per line ("-" for stdin)')
     p.add_argument("-n", type=int, default=100, metavar="N", help="how many titles (default 100)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--orders", type=int, nargs="+", default=[3, 2, 1], metavar="K",
                    help="word chain orders, tried highest first (default 3 2 1)")
     p.add_argument("--char-orders", type=int, nargs="*", default=[4, 3], metavar="K",
-                   help="character chain orders tried after the word chains (default 4 3; none to disable)")
+                   help="character chain orders tried after the word chains "
+                   "(default 4 3; none to disable)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(handler=run_titles)
@@ -65,5 +67,5 @@ def run_titles(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(body)
     if len(titles) < args.n:
-        print(f"albumbot titles: found only {len(titles)} novel titles of {args.n}", file=sys.stderr)
+        sys.stderr.write(f"albumbot titles: found only {len(titles)} novel titles of {args.n}\n")
     return 0

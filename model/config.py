@@ -8,10 +8,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 CellType = Literal["gru", "lstm"]
 QuantizationType = Literal["linear", "mulaw"]
+ConfigT = TypeVar("ConfigT", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ def preset(name: str) -> Preset:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
 
 
-def override(cfg: Any, **changes: Any) -> Any:
+def override(cfg: ConfigT, **changes: Any) -> ConfigT:
     """A copy of a config dataclass with `changes`, refusing unknown field names."""
     _refuse_unknown(type(cfg), changes)
     return dataclasses.replace(cfg, **changes)

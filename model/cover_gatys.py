@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn as nn
@@ -60,16 +60,23 @@ class VGG19Features(nn.Module):
     channels) loads too; tests use one, real use needs the real weights.
     """
 
+    mean: torch.Tensor  # (1, 3, 1, 1) ImageNet channel means, a buffer
+    std: torch.Tensor  # (1, 3, 1, 1) ImageNet channel deviations, a buffer
+
     def __init__(self, state_dict: dict[str, torch.Tensor]):
         super().__init__()
         wanted = set(STYLE_LAYERS) | {CONTENT_LAYER}
-        layers, self.taps, in_ch = [], {}, 3
+        layers: list[nn.Module] = []
+        self.taps: dict[int, str] = {}  # index in `body` -> layer name, for the layers read
+        in_ch = 3
         for index, name in _vgg_names():
             if name.startswith("conv"):
                 weight = state_dict.get(f"{index}.weight")
                 bias = state_dict.get(f"{index}.bias")
                 if weight is None or bias is None:
-                    raise ValueError(f"not a VGG19 state_dict: no weights for features.{index} ({name})")
+                    raise ValueError(
+                        f"not a VGG19 state_dict: no weights for features.{index} ({name})"
+                    )
                 out_ch, got_in, kh, kw = weight.shape
                 if got_in != in_ch or (kh, kw) != (3, 3) or bias.shape != (out_ch,):
                     raise ValueError(
@@ -77,6 +84,7 @@ class VGG19Features(nn.Module):
                         f"{tuple(weight.shape)}, expected (out, {in_ch}, 3, 3)"
                     )
                 conv = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+                assert conv.bias is not None  # Conv2d has a bias unless told otherwise
                 with torch.no_grad():
                     conv.weight.copy_(weight)
                     conv.bias.copy_(bias)
@@ -96,19 +104,21 @@ class VGG19Features(nn.Module):
         self.requires_grad_(False)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike) -> "VGG19Features":
+    def from_file(cls, path: str | os.PathLike[str]) -> VGG19Features:
         """Load operator-supplied weights (torchvision layout, with or without `features.`)."""
         if not os.path.isfile(path):
             raise ValueError(f"VGG19 weights not found at {path}")
         try:
             raw = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises several unrelated types for a bad file
+        except Exception as exc:  # torch raises many unrelated types here  # noqa: BLE001
             raise ValueError(f"cannot read VGG19 weights from {path}: {exc}") from None
         if isinstance(raw, dict) and isinstance(raw.get("state_dict"), dict):
             raw = raw["state_dict"]
         if not isinstance(raw, dict):
             raise ValueError(f"{path} holds a {type(raw).__name__}, not a state_dict")
-        state = {k.removeprefix("features."): v for k, v in raw.items() if isinstance(v, torch.Tensor)}
+        state = {
+            k.removeprefix("features."): v for k, v in raw.items() if isinstance(v, torch.Tensor)
+        }
         return cls(state)
 
     def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
@@ -147,6 +157,7 @@ class RandomFilterNet(nn.Module):
     @staticmethod
     def _random_conv(c_in: int, c_out: int, k: int, generator: torch.Generator) -> nn.Conv2d:
         conv = nn.Conv2d(c_in, c_out, k, padding=k // 2, padding_mode="reflect")
+        assert conv.bias is not None  # Conv2d has a bias unless told otherwise
         w = torch.randn(c_out, c_in, k, k, generator=generator)
         w = w - w.mean(dim=(2, 3), keepdim=True)
         w = w * (2.0 / (c_in * k * k)) ** 0.5 / w.std()
@@ -182,7 +193,7 @@ def optimize_image(
     net: nn.Module,
     content: torch.Tensor,
     style: torch.Tensor,
-    config: "OptimizeConfig",
+    config: OptimizeConfig,
     generator: torch.Generator,
 ) -> torch.Tensor:
     """Gatys-style optimisation starting from the content image plus seeded noise.
@@ -202,9 +213,11 @@ def optimize_image(
     for step in range(config.steps):
         opt.zero_grad(set_to_none=True)
         feats, content_feat = net(x)
-        style_loss = sum(
-            (gram(f) - t).pow(2).sum() / n for f, t, n in zip(feats, targets, target_norms)
-        ) / len(targets)
+        # A sum of tensors is a tensor (typeshed's `sum` also allows its start value, 0).
+        style_loss = cast(torch.Tensor, sum(
+            (gram(f) - t).pow(2).sum() / n
+            for f, t, n in zip(feats, targets, target_norms, strict=True)
+        )) / len(targets)
         content_loss = (content_feat - content_target).pow(2).sum() / content_norm
         loss = config.style_weight * style_loss + config.content_weight * content_loss
         loss.backward()
@@ -212,5 +225,10 @@ def optimize_image(
         with torch.no_grad():
             x.clamp_(0, 1)
         if step % 50 == 0 or step == config.steps - 1:
-            log.debug("style step %d: style %.4f content %.4f", step, style_loss.item(), content_loss.item())
+            log.debug(
+                "style step %d: style %.4f content %.4f",
+                step,
+                style_loss.item(),
+                content_loss.item(),
+            )
     return x.detach()

@@ -22,7 +22,7 @@ DEFAULT_MAX_PIXELS = 64_000_000  # a 64 MP photo; above Pillow's own limit is re
 MIN_SIDE = 32  # px; smaller images have nothing to stylize
 JPEG_QUALITY = 92
 
-ImageSource = str | os.PathLike | bytes | BinaryIO
+ImageSource = str | os.PathLike[str] | bytes | BinaryIO
 
 
 class CoverError(ValueError):
@@ -83,9 +83,12 @@ def _decode(fp: BinaryIO, name: str, max_pixels: int) -> Image.Image:
         except UnidentifiedImageError:
             raise CoverError(f"{name}: not a PNG, JPEG or WEBP image") from None
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise CoverError(f"{name}: cannot decode image (truncated or corrupt?): {exc}") from None
+            reason = f"cannot decode image (truncated or corrupt?): {exc}"
+            raise CoverError(f"{name}: {reason}") from None
     if min(img.size) < MIN_SIDE:
-        raise CoverError(f"{name}: {img.width}x{img.height} is too small; both sides need {MIN_SIDE} px")
+        raise CoverError(
+            f"{name}: {img.width}x{img.height} is too small; both sides need {MIN_SIDE} px"
+        )
     return _to_srgb(ImageOps.exif_transpose(img))
 
 
@@ -98,7 +101,9 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     if icc and img.mode in ("RGB", "CMYK", "L"):
         try:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            return ImageCms.profileToProfile(img, profile, _srgb(), outputMode="RGB")
+            converted = ImageCms.profileToProfile(img, profile, _srgb(), outputMode="RGB")
+            assert converted is not None  # None only with inPlace=True
+            return converted
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # an unusable embedded profile: treat the pixels as sRGB, as browsers do
     return img.convert("RGB")
@@ -114,11 +119,14 @@ def center_square(img: Image.Image) -> Image.Image:
 def cover_jpeg_bytes(img: Image.Image, *, quality: int = JPEG_QUALITY) -> bytes:
     """`img` as a baseline sRGB JPEG with the sRGB profile embedded."""
     buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=quality, icc_profile=_srgb().tobytes(), optimize=True)
+    icc = _srgb().tobytes()
+    img.convert("RGB").save(buf, "JPEG", quality=quality, icc_profile=icc, optimize=True)
     return buf.getvalue()
 
 
-def save_cover(img: Image.Image, path: str | os.PathLike, *, quality: int = JPEG_QUALITY) -> Path:
+def save_cover(
+    img: Image.Image, path: str | os.PathLike[str], *, quality: int = JPEG_QUALITY
+) -> Path:
     """Write `img` as a JPEG at `path` via a temporary file in the same folder and a rename."""
     path = Path(path)
     data = cover_jpeg_bytes(img, quality=quality)

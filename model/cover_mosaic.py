@@ -10,9 +10,12 @@ Pure numpy and Pillow; works at the output size directly, so 3000 px covers stay
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from PIL import Image
+import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image
 
 LIBRARY_SCALES = (1, 2, 4, 8)  # the style image spans this many tiles across, per scale
 DEFAULT_CELLS = 48  # tiles across the output
@@ -21,15 +24,16 @@ KEEP = 0.15  # share of the content cell mixed back in
 CANDIDATES = 3  # random choice among this many nearest tiles
 
 
-def _descriptors(tiles: np.ndarray) -> np.ndarray:
+def _descriptors(tiles: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     """tiles: (N, t, t, 3) -> (N, 12), the mean colour of each quarter."""
     n, t = tiles.shape[:2]
     h = t // 2
-    quarters = tiles[:, : 2 * h, : 2 * h].reshape(n, 2, h, 2, h, 3).mean(axis=(2, 4), dtype=np.float32)
-    return quarters.reshape(n, 12)
+    quarters = tiles[:, : 2 * h, : 2 * h].reshape(n, 2, h, 2, h, 3)
+    means: npt.NDArray[np.float32] = quarters.mean(axis=(2, 4), dtype=np.float32)
+    return means.reshape(n, 12)
 
 
-def tile_library(style: Image.Image, tile: int) -> np.ndarray:
+def tile_library(style: Image.Image, tile: int) -> npt.NDArray[np.uint8]:
     """(N, tile, tile, 3) uint8 tiles cut from `style` (a square RGB image)."""
     tiles = []
     for m in LIBRARY_SCALES:
@@ -53,8 +57,10 @@ def mosaic(
     tile = max(4, size // cells)
     grid = -(-size // tile)  # cells per side, covering `size` (the last row/column is cropped)
     canvas = grid * tile
-    target = np.asarray(content.resize((canvas, canvas), Image.Resampling.LANCZOS), dtype=np.float32)
-    cell_px = target.reshape(grid, tile, grid, tile, 3).transpose(0, 2, 1, 3, 4).reshape(-1, tile, tile, 3)
+    resized = content.resize((canvas, canvas), Image.Resampling.LANCZOS)
+    target = np.asarray(resized, dtype=np.float32)  # (canvas, canvas, 3)
+    cells_grid = target.reshape(grid, tile, grid, tile, 3).transpose(0, 2, 1, 3, 4)
+    cell_px = cells_grid.reshape(-1, tile, tile, 3)  # (G*G, t, t, 3)
     library = tile_library(style, tile)
 
     cell_desc = _descriptors(cell_px)  # (G*G, 12)
@@ -70,5 +76,6 @@ def mosaic(
     pieces = library[chosen].astype(np.float32)  # (G*G, t, t, 3)
     shift = cell_px.mean(axis=(1, 2), keepdims=True) - pieces.mean(axis=(1, 2), keepdims=True)
     pieces = (1 - KEEP) * (pieces + TINT * shift) + KEEP * cell_px
-    out = pieces.reshape(grid, grid, tile, tile, 3).transpose(0, 2, 1, 3, 4).reshape(canvas, canvas, 3)
+    out = pieces.reshape(grid, grid, tile, tile, 3).transpose(0, 2, 1, 3, 4)
+    out = out.reshape(canvas, canvas, 3)
     return Image.fromarray(np.clip(out[:size, :size] + 0.5, 0, 255).astype(np.uint8), "RGB")

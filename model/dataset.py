@@ -6,10 +6,8 @@ over the album -> shuffle their order with the seed -> split 88/6/6 -> write FLA
 `manifest.json`. Everything is written into a hidden sibling directory that is renamed into place at
 the end, so a failure never leaves a half-written dataset.
 
-Layout of a dataset directory::
-
-    manifest.json          what `Manifest.save` writes (format_version 1)
-    chunks/000000.flac     chunk 0 (16-bit FLAC, mono, `chunk_samples` long), ...
+Where the chunks go is planned in `model.chunking`; the directory layout and reading a dataset back
+are `model.manifest`.
 """
 
 from __future__ import annotations
@@ -28,15 +26,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import soundfile as sf
 
 from model import audio, silence
+from model.chunking import SPLITS, ChunkPlan, plan_chunks
+from model.manifest import (
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    ChunkEntry,
+    Manifest,
+    SilenceSummary,
+    SourceEntry,
+)
+from model.preprocess import remove_dc, resample, to_mono
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-SPLITS = ("train", "valid", "test")
-MANIFEST_NAME = "manifest.json"
 ProgressFn = Callable[[str, float], None]
 
 
@@ -84,159 +90,6 @@ class DatasetConfig:
         return d
 
 
-@dataclass(frozen=True)
-class SourceEntry:
-    path: str
-    name: str
-    format: str
-    sample_rate: int  # the file's own rate, before resampling
-    channels: int
-    seconds: float  # decoded length, before silence removal
-
-
-@dataclass(frozen=True)
-class ChunkEntry:
-    index: int
-    file: str  # relative to the dataset directory
-    split: str
-    source: str  # name of the source file where the chunk starts
-    source_offset_s: float  # into that source's silence-stripped audio
-    album_offset_s: float  # into the silence-stripped album
-    sha256: str  # of the FLAC file
-
-
-@dataclass(frozen=True)
-class SilenceSummary:
-    threshold_dbfs: float
-    min_seconds: float
-    seconds_before: float
-    seconds_after: float
-    seconds_removed: float
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """The description of a dataset directory; `save`/`load` round-trip it as JSON."""
-
-    format_version: int
-    dataset_id: str  # first 16 hex of sha256 over the config and every chunk's sha256
-    sample_rate: int
-    chunk_seconds: float
-    chunk_samples: int
-    n_chunks: int
-    seed: int
-    split_fractions: tuple[float, ...]
-    splits: dict[str, int]
-    silence: SilenceSummary
-    sources: tuple[SourceEntry, ...]
-    chunks: tuple[ChunkEntry, ...]
-
-    def chunks_in(self, split: str) -> list[ChunkEntry]:
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-        return [c for c in self.chunks if c.split == split]
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["split_fractions"] = list(self.split_fractions)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Manifest:
-        version = d.get("format_version")
-        if version != FORMAT_VERSION:
-            raise ValueError(
-                f"unsupported dataset manifest format_version {version!r} "
-                f"(this albumbot reads {FORMAT_VERSION})"
-            )
-        try:
-            return cls(
-                **{
-                    **d,
-                    "split_fractions": tuple(d["split_fractions"]),
-                    "silence": SilenceSummary(**d["silence"]),
-                    "sources": tuple(SourceEntry(**s) for s in d["sources"]),
-                    "chunks": tuple(ChunkEntry(**c) for c in d["chunks"]),
-                }
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed dataset manifest: {exc}") from None
-
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Manifest:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no dataset manifest here")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a valid JSON manifest ({exc})") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: not a dataset manifest")
-        return cls.from_dict(data)
-
-
-def load_manifest(dataset_dir: str | Path) -> Manifest:
-    """The manifest of a dataset directory made by `prepare_dataset`."""
-    return Manifest.load(Path(dataset_dir) / MANIFEST_NAME)
-
-
-def load_split(dataset_dir: str | Path, split: str) -> np.ndarray:
-    """All chunks of one split, in manifest order.
-
-    Returns
-    -------
-    np.ndarray[float32, n_chunks_in_split x chunk_samples]
-    """
-    dataset_dir = Path(dataset_dir)
-    manifest = load_manifest(dataset_dir)
-    entries = manifest.chunks_in(split)
-    out = np.zeros((len(entries), manifest.chunk_samples), dtype=np.float32)
-    for row, entry in enumerate(entries):
-        path = dataset_dir / entry.file
-        try:
-            x, sr = sf.read(str(path), dtype="float32")
-        except sf.SoundFileError as exc:
-            raise audio.AudioError(path, f"unreadable chunk ({exc})") from None
-        if sr != manifest.sample_rate or x.shape != (manifest.chunk_samples,):
-            expected = f"{manifest.chunk_samples} mono samples at {manifest.sample_rate} Hz"
-            raise audio.AudioError(path, f"expected {expected}, got shape {x.shape} at {sr} Hz")
-        out[row] = x
-    return out
-
-
-def chunk_starts(album_samples: int, chunk_samples: int, n_chunks: int) -> np.ndarray:
-    """Start samples of `n_chunks` chunks spread evenly from the album's start to its end.
-
-    Chunk i starts at round(i * (L - C) / (N - 1)); neighbours overlap when N * C > L.
-    """
-    if album_samples < chunk_samples:
-        raise ValueError(
-            f"album of {album_samples} samples is shorter than one chunk ({chunk_samples})"
-        )
-    if n_chunks == 1:
-        return np.zeros(1, dtype=np.int64)
-    span = album_samples - chunk_samples
-    return np.array([round(i * span / (n_chunks - 1)) for i in range(n_chunks)], dtype=np.int64)
-
-
-def split_sizes(n_chunks: int, fractions: Sequence[float]) -> tuple[int, int, int]:
-    """(train, valid, test) counts: valid and test rounded, at least 1 each (when their fraction
-    is > 0 and there are 3 or more chunks), train gets the rest."""
-    sizes = [round(n_chunks * f) for f in fractions[1:]]
-    if n_chunks >= 3:
-        sizes = [max(1, s) if f > 0 else s for s, f in zip(sizes, fractions[1:])]
-    while n_chunks - sum(sizes) < 1 and sum(sizes) > 0:  # train keeps at least one chunk
-        sizes[int(np.argmax(sizes))] -= 1
-    return n_chunks - sum(sizes), sizes[0], sizes[1]
-
-
 def _report(on_progress: ProgressFn | None, stage: str, fraction: float) -> None:
     if on_progress is not None:
         on_progress(stage, min(1.0, max(0.0, fraction)))
@@ -244,7 +97,7 @@ def _report(on_progress: ProgressFn | None, stage: str, fraction: float) -> None
 
 def _load_album(
     paths: Sequence[Path], sample_rate: int, on_progress: ProgressFn | None
-) -> tuple[np.ndarray, list[int], list[SourceEntry]]:
+) -> tuple[npt.NDArray[np.float32], list[int], list[SourceEntry]]:
     """Decode, downmix, de-offset and resample every file, then join them in order.
 
     Returns the album np.ndarray[float32, samples], each source's start sample in it, and the
@@ -255,7 +108,7 @@ def _load_album(
     for i, path in enumerate(paths):
         _report(on_progress, "decode", i / len(paths))
         data, info = audio.decode_with_info(path)
-        mono = audio.resample(audio.remove_dc(audio.to_mono(data)), info.sample_rate, sample_rate)
+        mono = resample(remove_dc(to_mono(data)), info.sample_rate, sample_rate)
         logger.debug("decoded %s: %s, %.2f s", path, info.format, info.seconds)
         starts.append(position)
         position += len(mono)
@@ -327,10 +180,9 @@ def prepare_dataset(
         )
     # Sources' starts in the stripped album, to say where each chunk comes from.
     stripped_starts = [silence.map_position(report.kept, s) for s in starts]
-    offsets = chunk_starts(len(stripped), config.chunk_samples, config.n_chunks)
-    order = np.random.default_rng(config.seed).permutation(config.n_chunks)
-    sizes = split_sizes(config.n_chunks, config.split)
-    labels = [name for name, size in zip(SPLITS, sizes) for _ in range(size)]
+    plan = plan_chunks(
+        len(stripped), config.chunk_samples, config.n_chunks, seed=config.seed, split=config.split
+    )
 
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -339,31 +191,11 @@ def prepare_dataset(
         tmp.mkdir()
     except OSError as exc:
         raise DatasetError(f"{out_dir}: cannot create the dataset there ({exc.strerror})") from None
-    every = max(1, config.n_chunks // 100)  # progress at most every 1%: callers may write a DB row
     try:
-        (tmp / "chunks").mkdir()
-        chunk_entries = []
-        for index, k in enumerate(order):
-            if index % every == 0:
-                _report(on_progress, "write", index / config.n_chunks)
-            start = int(offsets[k])
-            src = bisect.bisect_right(stripped_starts, start) - 1
-            rel = f"chunks/{index:06d}.flac"
-            chunk = np.clip(stripped[start : start + config.chunk_samples], -1.0, 1.0)
-            sf.write(str(tmp / rel), chunk, config.sample_rate, format="FLAC", subtype="PCM_16")
-            chunk_entries.append(
-                ChunkEntry(
-                    index=index,
-                    file=rel,
-                    split=labels[index],
-                    source=source_entries[src].name,
-                    source_offset_s=round((start - stripped_starts[src]) / config.sample_rate, 6),
-                    album_offset_s=round(start / config.sample_rate, 6),
-                    sha256=hashlib.sha256((tmp / rel).read_bytes()).hexdigest(),
-                )
-            )
-        _report(on_progress, "write", 1.0)
-        manifest = _make_manifest(config, report, source_entries, chunk_entries, sizes)
+        chunk_entries = _write_chunks(
+            tmp, stripped, plan, config, source_entries, stripped_starts, on_progress
+        )
+        manifest = _make_manifest(config, report, source_entries, chunk_entries, plan.sizes)
         manifest.save(tmp / MANIFEST_NAME)
         _install(tmp, out_dir)
     except BaseException:
@@ -372,11 +204,49 @@ def prepare_dataset(
     return manifest
 
 
+def _write_chunks(
+    tmp: Path,
+    album: npt.NDArray[np.float32],
+    plan: ChunkPlan,
+    config: DatasetConfig,
+    sources: Sequence[SourceEntry],
+    source_starts: Sequence[int],
+    on_progress: ProgressFn | None,
+) -> list[ChunkEntry]:
+    """Cut the planned chunks from the silence-stripped `album` into FLAC files under tmp/chunks.
+
+    `source_starts` are the sources' start samples in `album`, to say where each chunk comes from.
+    """
+    (tmp / "chunks").mkdir()
+    every = max(1, config.n_chunks // 100)  # progress at most every 1%: callers may write a DB row
+    entries = []
+    for index, (start, split) in enumerate(zip(plan.starts, plan.splits, strict=True)):
+        if index % every == 0:
+            _report(on_progress, "write", index / config.n_chunks)
+        src = bisect.bisect_right(source_starts, start) - 1
+        rel = f"chunks/{index:06d}.flac"
+        chunk = np.clip(album[start : start + config.chunk_samples], -1.0, 1.0)
+        sf.write(str(tmp / rel), chunk, config.sample_rate, format="FLAC", subtype="PCM_16")
+        entries.append(
+            ChunkEntry(
+                index=index,
+                file=rel,
+                split=split,
+                source=sources[src].name,
+                source_offset_s=round((start - source_starts[src]) / config.sample_rate, 6),
+                album_offset_s=round(start / config.sample_rate, 6),
+                sha256=hashlib.sha256((tmp / rel).read_bytes()).hexdigest(),
+            )
+        )
+    _report(on_progress, "write", 1.0)
+    return entries
+
+
 def _make_manifest(
     config: DatasetConfig,
     report: silence.SilenceReport,
-    sources: list[SourceEntry],
-    chunks: list[ChunkEntry],
+    sources: Sequence[SourceEntry],
+    chunks: Sequence[ChunkEntry],
     sizes: tuple[int, int, int],
 ) -> Manifest:
     digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode())
@@ -391,7 +261,7 @@ def _make_manifest(
         n_chunks=config.n_chunks,
         seed=config.seed,
         split_fractions=config.split,
-        splits=dict(zip(SPLITS, sizes)),
+        splits=dict(zip(SPLITS, sizes, strict=True)),
         silence=SilenceSummary(
             threshold_dbfs=config.silence_threshold_dbfs,
             min_seconds=config.min_silence_seconds,

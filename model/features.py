@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .loudness import integrated_lufs, true_peak_dbtp
 
@@ -36,7 +37,7 @@ class ClipFeatures:
         return asdict(self)
 
 
-def measure(audio: np.ndarray, sample_rate: int) -> ClipFeatures:
+def measure(audio: npt.ArrayLike, sample_rate: int) -> ClipFeatures:
     """Measure a clip.
 
     Parameters
@@ -68,7 +69,7 @@ def measure(audio: np.ndarray, sample_rate: int) -> ClipFeatures:
     )
 
 
-def silence_ratio(x: np.ndarray, sample_rate: int) -> float:
+def silence_ratio(x: npt.NDArray[np.floating[Any]], sample_rate: int) -> float:
     """Fraction of 50 ms windows (the last one may be shorter) quieter than -50 dBFS RMS."""
     mono = x.mean(axis=1) if x.ndim == 2 else x
     window = max(1, int(round(SILENCE_WINDOW_S * sample_rate)))

@@ -1,8 +1,9 @@
 """Generation: n clips x seconds of audio from a trained SampleRNN, streamed in blocks.
 
 `generate` hands every finished block to a callback as soon as it exists, keeping only the
-sampler's state between blocks, so a 4-minute (or 4-hour) clip needs bounded memory and a caller can
-store or serve a clip while it is still being generated. `write_clips` is that callback for files.
+sampler's state between blocks, so a 4-minute (or 4-hour) clip needs bounded memory and a caller
+can store or serve a clip while it is still being generated. `write_clips` is that callback for
+files.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from .quantize import dequantize, quantize, zero_level
 from .sampler import Sampler, random_state
-from .samplernn import SampleRNN
+from .samplernn import SampleRNN, State
 
 log = logging.getLogger(__name__)
 
-BlockCallback = Callable[[int, np.ndarray], None]  # (first sample index, audio [n, m] float32)
+# (first sample index, audio [n, m] float32)
+BlockCallback = Callable[[int, npt.NDArray[np.float32]], None]
 
 
 @torch.inference_mode()
@@ -35,12 +39,12 @@ def generate(
     temperature: float = 1.0,
     seed: int = 0,
     device: str | torch.device = "cpu",
-    prime: np.ndarray | None = None,
+    prime: npt.NDArray[np.floating[Any]] | None = None,
     block_seconds: float = 1.0,
     on_block: BlockCallback | None = None,
     keep: bool = True,
     cuda_graph: bool = True,
-) -> np.ndarray | None:
+) -> npt.NDArray[np.float32] | None:
     """Sample `n` clips of `seconds` each.
 
     Parameters
@@ -72,7 +76,7 @@ def generate(
         sampler.capture()
 
     frames_per_block = max(1, int(block_seconds * cfg.sample_rate) // sampler.n_top)
-    pieces: list[np.ndarray] = []
+    pieces: list[npt.NDArray[np.float32]] = []
     done = 0
     while done < total:
         frames = min(frames_per_block, -(-(total - done) // sampler.n_top))  # ceil
@@ -91,8 +95,12 @@ def generate(
 
 
 def _prime_state(
-    model: SampleRNN, prime: np.ndarray, n: int, gen: torch.Generator, device: torch.device
-) -> tuple[list, torch.Tensor]:
+    model: SampleRNN,
+    prime: npt.NDArray[np.floating[Any]],
+    n: int,
+    gen: torch.Generator,
+    device: torch.device,
+) -> tuple[State, torch.Tensor]:
     """Run the frame tiers over the prime; returns their final state and the last frame."""
     cfg = model.cfg
     prime = np.asarray(prime, dtype=np.float32)
@@ -103,11 +111,12 @@ def _prime_state(
     usable = prime.shape[1] // cfg.lookback * cfg.lookback
     if usable == 0:
         raise ValueError(f"prime must be at least {cfg.lookback} samples long")
-    q = torch.as_tensor(quantize(prime[:, -usable:], cfg.q_levels, cfg.quantization), device=device)
+    levels = quantize(prime[:, -usable:], cfg.q_levels, cfg.quantization)
+    q = torch.as_tensor(levels, device=device)
     pad = torch.full((n, cfg.lookback), zero_level(cfg.q_levels), dtype=torch.long, device=device)
     x = torch.cat([pad, q], dim=1)  # [n, lookback + usable]
     model = model.to(device).eval()
-    state = [
+    state: State = [
         [tuple(random_state(s, i, gen) for i, s in enumerate(layer)) for layer in tier]
         for tier in model.initial_state(n)
     ]
@@ -140,13 +149,13 @@ def write_clips(paths: Sequence[Path], sample_rate: int) -> Iterator[BlockCallba
     tmps = [p.with_name(f".{p.name}.part") for p in paths]
     files = []
     try:
-        for p, tmp in zip(paths, tmps):
+        for p, tmp in zip(paths, tmps, strict=True):
             fmt, subtype = audio_format(p)
             p.parent.mkdir(parents=True, exist_ok=True)
             files.append(sf.SoundFile(tmp, "w", sample_rate, 1, subtype, format=fmt))
 
-        def on_block(start: int, audio: np.ndarray) -> None:
-            for f, clip in zip(files, audio):
+        def on_block(start: int, audio: npt.NDArray[np.float32]) -> None:
+            for f, clip in zip(files, audio, strict=False):
                 f.write(clip)
 
         yield on_block
@@ -158,5 +167,5 @@ def write_clips(paths: Sequence[Path], sample_rate: int) -> Iterator[BlockCallba
         raise
     for f in files:
         f.close()
-    for p, tmp in zip(paths, tmps):
+    for p, tmp in zip(paths, tmps, strict=True):
         os.replace(tmp, p)

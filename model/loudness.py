@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyloudnorm
 import soxr
 
@@ -19,7 +20,7 @@ OVERSAMPLE = 4  # BS.1770-4 Annex 2: 4× for 48 kHz; we use it at 44.1 kHz too
 CHUNK = 1 << 16  # input frames per resampling step
 
 
-def as_channels(audio: np.ndarray) -> np.ndarray:
+def as_channels(audio: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """float64 [C x n] view of mono [n] or channels-first [C x n] audio."""
     x = np.asarray(audio, dtype=np.float64)
     if x.ndim == 1:
@@ -29,7 +30,7 @@ def as_channels(audio: np.ndarray) -> np.ndarray:
     return x
 
 
-def integrated_lufs(audio: np.ndarray, sr: int) -> float:
+def integrated_lufs(audio: npt.ArrayLike, sr: int) -> float:
     """ITU-R BS.1770-4 integrated loudness (pyloudnorm) in LUFS; −inf for silence or < 0.4 s."""
     x = as_channels(audio)
     if x.shape[1] < math.ceil(0.4 * sr) + 1:
@@ -38,7 +39,7 @@ def integrated_lufs(audio: np.ndarray, sr: int) -> float:
     return value if math.isfinite(value) else -math.inf
 
 
-def oversampled_peaks(audio: np.ndarray, sr: int) -> np.ndarray:
+def oversampled_peaks(audio: npt.ArrayLike, sr: int) -> npt.NDArray[np.float64]:
     """Per-sample true-peak envelope, float64 [n]: the largest |value| over all channels of the
     4× oversampled signal (soxr, VHQ) in [i, i + 1), and of sample i itself.
 
@@ -68,15 +69,15 @@ def oversampled_peaks(audio: np.ndarray, sr: int) -> np.ndarray:
     return np.asarray(np.maximum(out, _max_abs_columns(x.T)))
 
 
-def _max_abs_columns(a: np.ndarray) -> np.ndarray:
+def _max_abs_columns(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """max(|a[:, j]|) over the few columns j; numpy's axis=1 reduction is slow on narrow rows."""
-    result: np.ndarray = np.abs(a[:, 0])
+    result: npt.NDArray[np.float64] = np.abs(a[:, 0])
     for j in range(1, a.shape[1]):
         np.maximum(result, np.abs(a[:, j]), out=result)
     return result
 
 
-def true_peak_dbtp(audio: np.ndarray, sr: int) -> float:
+def true_peak_dbtp(audio: npt.ArrayLike, sr: int) -> float:
     """True peak in dBTP (4× oversampling); −inf for silence."""
     peaks = oversampled_peaks(audio, sr)
     peak = float(peaks.max()) if peaks.size else 0.0
@@ -106,7 +107,7 @@ class TrackMeasurement:
         }
 
 
-def measure(audio: np.ndarray, sr: int) -> TrackMeasurement:
+def measure(audio: npt.ArrayLike, sr: int) -> TrackMeasurement:
     x = as_channels(audio)
     peak = float(np.abs(x).max()) if x.size else 0.0
     return TrackMeasurement(

@@ -15,13 +15,14 @@ import math
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 FORMAT_VERSION = 2
 BITS = 8
 
 
 def compute_peaks(
-    audio: np.ndarray,
+    audio: npt.ArrayLike,
     sample_rate: int,
     *,
     samples_per_pixel: int = 256,

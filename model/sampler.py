@@ -5,7 +5,8 @@ therefore
 - folds weight normalisation into plain weight tensors once (not at every step),
 - replaces the MLP's embedding + convolution by its exact lookup table ([F*Q, D], one
   `embedding_bag` per step instead of a convolution),
-- uses fused RNN cells (`torch.gru_cell` / `torch.lstm_cell`) and `addmm` with pre-transposed weights,
+- uses fused RNN cells (`torch.gru_cell` / `torch.lstm_cell`) and `addmm` with pre-transposed
+  weights,
 - samples with the Gumbel-max trick: argmax(logits + T * g) with the noise g for a whole top-level
   frame drawn in one call, so a step is one add and one argmax,
 - on CUDA, captures one top-level frame (all tiers, all its sample steps) as a CUDA graph and
@@ -19,11 +20,16 @@ second half.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F_
+from torch import nn
 
-from .samplernn import SampleRNN, State, frame_values
+from .samplernn import FrameTier, SampleRNN, State, frame_values
+
+# Weights of one fused RNN cell: w_ih, w_hh, b_ih, b_hh.
+CellWeights = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 @dataclass
@@ -32,14 +38,13 @@ class _TierWeights:
     ratio: int
     expand_w: torch.Tensor  # [n, D] (transposed for addmm)
     expand_b: torch.Tensor  # [D]
-    cells: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]  # w_ih, w_hh, b_ih, b_hh
-    skip_w: torch.Tensor | None  # [n_rnn * D, D]
-    skip_b: torch.Tensor | None
+    cells: list[CellWeights]
+    skip: tuple[torch.Tensor, torch.Tensor] | None  # [n_rnn * D, D] and [D], when skip connected
     up_w: torch.Tensor  # [D, r * D]
     up_b: torch.Tensor  # [r * D]
 
 
-def _linear_weights(layer: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+def _linear_weights(layer: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
     # `layer.weight` evaluates the weight-norm parametrisation once; keep the result.
     return layer.weight.detach().t().contiguous(), layer.bias.detach().clone()
 
@@ -63,36 +68,40 @@ class Sampler:
         self.q = cfg.q_levels
         model = model.to(self.device).eval()
         with torch.no_grad():
-            self.tiers = [self._tier_weights(t) for t in model.tiers]
+            self.tiers = [self._tier_weights(t) for t in model.frame_tiers()]
             self.table = model.mlp.table().detach().contiguous()  # [F*Q, D]
-            self.hidden = [_linear_weights(layer) for layer in model.mlp.hidden]
+            self.hidden = [_linear_weights(cast(nn.Linear, h)) for h in model.mlp.hidden]
             self.out_w, self.out_b = _linear_weights(model.mlp.output)
         self.position_offsets = torch.arange(self.f, device=self.device) * self.q  # [F]
         b, d = batch, cfg.dim
         n_state = 2 if cfg.cell == "lstm" else 1
         # Static buffers: updated in place so a CUDA graph can replay over them.
         self.state = [
-            [[torch.zeros(b, d, device=self.device) for _ in range(n_state)] for _ in range(cfg.n_rnn)]
+            [
+                [torch.zeros(b, d, device=self.device) for _ in range(n_state)]
+                for _ in range(cfg.n_rnn)
+            ]
             for _ in self.tiers
         ]
-        self.hist = torch.full((b, 2 * self.n_top), self.q // 2, dtype=torch.long, device=self.device)
+        self.hist = torch.full(
+            (b, 2 * self.n_top), self.q // 2, dtype=torch.long, device=self.device
+        )
         self.noise = torch.zeros(self.n_top, b, self.q, device=self.device)  # T * Gumbel
         self.frame_out = torch.empty(b, self.n_top, dtype=torch.long, device=self.device)
         self._graph: torch.cuda.CUDAGraph | None = None
 
-    def _tier_weights(self, tier: torch.nn.Module) -> _TierWeights:
-        cells = []
+    def _tier_weights(self, tier: FrameTier) -> _TierWeights:
+        cells: list[CellWeights] = []
         for rnn in tier.rnns:
-            cells.append(
-                tuple(
-                    getattr(rnn, name).detach().contiguous()
-                    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-                )
+            w_ih, w_hh, b_ih, b_hh = (
+                getattr(rnn, name).detach().contiguous()
+                for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
             )
+            cells.append((w_ih, w_hh, b_ih, b_hh))
         ew, eb = _linear_weights(tier.expand)
         uw, ub = _linear_weights(tier.upsample)
-        sw, sb = _linear_weights(tier.skip) if tier.skip is not None else (None, None)
-        return _TierWeights(tier.frame_samples, tier.ratio, ew, eb, cells, sw, sb, uw, ub)
+        skip = _linear_weights(tier.skip) if tier.skip is not None else None
+        return _TierWeights(tier.frame_samples, tier.ratio, ew, eb, cells, skip, uw, ub)
 
     # -- state -------------------------------------------------------------------------------
 
@@ -151,7 +160,7 @@ class Sampler:
         if cond is not None:
             x = x + cond
         outs = []
-        for (w_ih, w_hh, b_ih, b_hh), layer in zip(w.cells, self.state[k]):
+        for (w_ih, w_hh, b_ih, b_hh), layer in zip(w.cells, self.state[k], strict=True):
             if len(layer) == 2:
                 h, c = torch.lstm_cell(x, (layer[0], layer[1]), w_ih, w_hh, b_ih, b_hh)
                 layer[1].copy_(c)
@@ -160,8 +169,9 @@ class Sampler:
             layer[0].copy_(h)
             outs.append(h)
             x = h
-        if w.skip_w is not None:
-            x = torch.addmm(w.skip_b, torch.cat(outs, dim=1), w.skip_w)
+        if w.skip is not None:
+            skip_w, skip_b = w.skip
+            x = torch.addmm(skip_b, torch.cat(outs, dim=1), skip_w)
         up = torch.addmm(w.up_b, x, w.up_w).view(self.batch, w.ratio, -1)  # [B, r, D]
         if k == 0:
             for j in range(w.ratio):
@@ -188,7 +198,7 @@ class Sampler:
         if self.device.type != "cuda":
             return
         saved = self._snapshot()
-        side = torch.cuda.Stream(self.device)
+        side = torch.cuda.Stream(self.device)  # type: ignore[no-untyped-call]  # untyped in torch
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):
             for _ in range(3):  # warm up kernels and the allocator outside the graph
@@ -208,5 +218,5 @@ class Sampler:
         return [b.clone() for b in self._buffers()]
 
     def _restore(self, saved: list[torch.Tensor]) -> None:
-        for b, s in zip(self._buffers(), saved):
+        for b, s in zip(self._buffers(), saved, strict=True):
             b.copy_(s)

@@ -6,12 +6,13 @@ plus the conditioning vector of its frame. This module is the training graph (wh
 once); `model/sampler.py` runs the same weights step by step for generation.
 
 Shapes: B batch, L predicted samples per segment, D `dim`, Q `q_levels`, E `embed_size`,
-F `frame_sizes[0]` (bottom frame size), n samples per frame of a tier, r that tier's upsampling ratio.
+F `frame_sizes[0]` (bottom frame size), n samples per frame of a tier, r that tier's upsampling
+ratio.
 """
 
 from __future__ import annotations
 
-from typing import Union
+from typing import TypeVar, cast
 
 import torch
 import torch.nn.functional as F_
@@ -25,9 +26,12 @@ LayerState = tuple[torch.Tensor, ...]
 TierState = list[LayerState]
 State = list[TierState]  # one per frame-level tier, bottom-up
 
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
-def _maybe_wn(module: nn.Module, enabled: bool) -> nn.Module:
-    return weight_norm(module) if enabled else module
+
+def _maybe_wn(module: ModuleT, enabled: bool) -> ModuleT:
+    # weight_norm registers a parametrization on `module` itself and returns that same module.
+    return cast(ModuleT, weight_norm(module)) if enabled else module
 
 
 def frame_values(q: torch.Tensor, q_levels: int) -> torch.Tensor:
@@ -37,6 +41,8 @@ def frame_values(q: torch.Tensor, q_levels: int) -> torch.Tensor:
 
 class FrameTier(nn.Module):
     """One frame-level tier: frames of n samples -> RNN -> r conditioning vectors per frame."""
+
+    h0: torch.Tensor  # [n_rnn, n_state, D]: a parameter with `learn_h0`, else a buffer
 
     def __init__(self, cfg: SampleRNNConfig, index: int) -> None:
         super().__init__()
@@ -77,10 +83,13 @@ class FrameTier(nn.Module):
             x = x + cond
         outs = []
         new_state: TierState = []
-        for rnn, layer_state in zip(self.rnns, state):
-            hx: Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
+        for rnn, layer_state in zip(self.rnns, state, strict=True):
+            hx: torch.Tensor | tuple[torch.Tensor, torch.Tensor]
             if self.cfg.cell == "lstm":
-                hx = (layer_state[0].unsqueeze(0).contiguous(), layer_state[1].unsqueeze(0).contiguous())
+                hx = (
+                    layer_state[0].unsqueeze(0).contiguous(),
+                    layer_state[1].unsqueeze(0).contiguous(),
+                )
                 x, (h, c) = rnn(x, hx)
                 new_state.append((h[0], c[0]))
             else:
@@ -101,6 +110,8 @@ class SampleMLP(nn.Module):
     [F, Q, D]; the input layer is a sum of F table rows. Training and generation both use the
     table: it is cheaper than the convolution whenever E*D > Q (always, at useful sizes).
     """
+
+    position_offsets: torch.Tensor  # [F]: f * Q, the first table row of window position f
 
     def __init__(self, cfg: SampleRNNConfig) -> None:
         super().__init__()
@@ -129,7 +140,8 @@ class SampleMLP(nn.Module):
         x = torch.relu(x.view(b, length, d) + cond)
         for layer in self.hidden:
             x = torch.relu(layer(x))
-        return self.output(x)
+        logits: torch.Tensor = self.output(x)
+        return logits
 
 
 class SampleRNN(nn.Module):
@@ -145,8 +157,12 @@ class SampleRNN(nn.Module):
     def lookback(self) -> int:
         return self.cfg.lookback
 
+    def frame_tiers(self) -> list[FrameTier]:
+        """`tiers` as FrameTiers, bottom-up (to a type checker an nn.ModuleList holds Modules)."""
+        return [cast(FrameTier, tier) for tier in self.tiers]
+
     def initial_state(self, batch: int) -> State:
-        return [tier.initial_state(batch) for tier in self.tiers]
+        return [tier.initial_state(batch) for tier in self.frame_tiers()]
 
     def frame_conditioning(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """Run the frame tiers over x [B, lookback + L]; returns cond [B, L, D] and the new state.
@@ -157,9 +173,10 @@ class SampleRNN(nn.Module):
         lookback = self.lookback
         length = x.shape[1] - lookback
         cond = None
-        new_state: State = [[] for _ in self.tiers]
-        for k in reversed(range(len(self.tiers))):
-            tier = self.tiers[k]
+        tiers = self.frame_tiers()
+        new_state: State = [[] for _ in tiers]
+        for k in reversed(range(len(tiers))):
+            tier = tiers[k]
             n = tier.frame_samples
             if length % n:
                 raise ValueError(f"segment length {length} is not a multiple of the frame size {n}")

@@ -9,8 +9,10 @@ at each side so the decay before it and the attack after it are not chopped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 DEFAULT_THRESHOLD_DBFS = -50.0
 DEFAULT_MIN_SECONDS = 0.5
@@ -39,7 +41,9 @@ class SilenceReport:
         return self.seconds_before - self.seconds_after
 
 
-def frame_dbfs(x: np.ndarray, sr: int, frame_seconds: float = DEFAULT_FRAME_SECONDS) -> np.ndarray:
+def frame_dbfs(
+    x: npt.NDArray[np.floating[Any]], sr: int, frame_seconds: float = DEFAULT_FRAME_SECONDS
+) -> npt.NDArray[np.float64]:
     """RMS level of consecutive non-overlapping frames, in dB relative to full scale.
 
     Parameters
@@ -63,11 +67,12 @@ def frame_dbfs(x: np.ndarray, sr: int, frame_seconds: float = DEFAULT_FRAME_SECO
     if n_frames:
         counts[-1] = len(x) - (n_frames - 1) * frame
     rms = np.sqrt(sums / counts)
-    return 20.0 * np.log10(np.maximum(rms, _FLOOR))
+    dbfs: npt.NDArray[np.float64] = 20.0 * np.log10(np.maximum(rms, _FLOOR))
+    return dbfs
 
 
 def find_silences(
-    x: np.ndarray,
+    x: npt.NDArray[np.floating[Any]],
     sr: int,
     *,
     threshold_dbfs: float = DEFAULT_THRESHOLD_DBFS,
@@ -83,7 +88,7 @@ def find_silences(
     ends = np.flatnonzero(edges == -1)
     min_samples = min_seconds * sr
     runs = []
-    for f0, f1 in zip(starts, ends):
+    for f0, f1 in zip(starts, ends, strict=True):
         start, end = int(f0) * frame, min(int(f1) * frame, len(x))
         if end - start >= min_samples:
             runs.append((start, end))
@@ -91,14 +96,14 @@ def find_silences(
 
 
 def remove_silence(
-    x: np.ndarray,
+    x: npt.NDArray[np.floating[Any]],
     sr: int,
     *,
     threshold_dbfs: float = DEFAULT_THRESHOLD_DBFS,
     min_seconds: float = DEFAULT_MIN_SECONDS,
     margin_seconds: float = DEFAULT_MARGIN_SECONDS,
     frame_seconds: float = DEFAULT_FRAME_SECONDS,
-) -> tuple[np.ndarray, SilenceReport]:
+) -> tuple[npt.NDArray[np.float32], SilenceReport]:
     """Cut long silences out of mono audio.
 
     Parameters

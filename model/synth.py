@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 _TITLES = (
     "Glass Harbor",
@@ -23,7 +24,9 @@ _TITLES = (
 )
 
 
-def _note(freq: float, n: int, sr: int, attack: float = 0.01, release: float = 0.03) -> np.ndarray:
+def _note(
+    freq: float, n: int, sr: int, attack: float = 0.01, release: float = 0.03
+) -> npt.NDArray[np.float64]:
     """A sine with its octave and an attack/release envelope, so notes join without clicks."""
     t = np.arange(n) / sr
     tone = np.sin(2 * np.pi * freq * t) + 0.25 * np.sin(2 * np.pi * 2 * freq * t)
@@ -36,7 +39,7 @@ def _note(freq: float, n: int, sr: int, attack: float = 0.01, release: float = 0
 
 def two_note_pattern(
     seconds: float, sr: int, f0: float = 220.0, noise: float = 0.01, seed: int = 0
-) -> np.ndarray:
+) -> npt.NDArray[np.float32]:
     """A repeated two-note pattern with a little noise.
 
     Each half-second bar plays `f0` for 0.3 s, then a fifth above (1.5 * `f0`) for 0.2 s, quieter.
@@ -57,11 +60,11 @@ def two_note_pattern(
     return (x + noise * rng.standard_normal(n)).astype(np.float32)
 
 
-def _decay(n: int, sr: int, seconds: float) -> np.ndarray:
+def _decay(n: int, sr: int, seconds: float) -> npt.NDArray[np.float64]:
     return np.exp(-np.arange(n) / (seconds * sr))
 
 
-def _drums(n: int, sr: int, beat: int, rng: np.random.Generator) -> np.ndarray:
+def _drums(n: int, sr: int, beat: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
     """Kick on beats 1 and 3, snare on 2 and 4, hats on every eighth note."""
     out = np.zeros(n)
     kick_n, snare_n, hat_n = round(0.25 * sr), round(0.2 * sr), round(0.05 * sr)
@@ -85,7 +88,9 @@ def _drums(n: int, sr: int, beat: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _harmony(n: int, sr: int, beat: int, root_hz: float, rng: np.random.Generator) -> np.ndarray:
+def _harmony(
+    n: int, sr: int, beat: int, root_hz: float, rng: np.random.Generator
+) -> npt.NDArray[np.float64]:
     """A four-chord progression, one chord per bar, with the bass on the root every beat."""
     out = np.zeros(n)
     progression = rng.choice([0, 3, 5, 7, 8, 10], size=4, replace=True)  # semitones above the root
@@ -103,7 +108,7 @@ def _harmony(n: int, sr: int, beat: int, root_hz: float, rng: np.random.Generato
     return out
 
 
-def demo_track(seconds: float, sr: int, seed: int) -> np.ndarray:
+def demo_track(seconds: float, sr: int, seed: int) -> npt.NDArray[np.float32]:
     """One stereo track: drums, bass and chords, then a fade and about 1.5 s of silence.
 
     The trailing silence is there on purpose, so dataset preparation has gaps to remove.
@@ -136,7 +141,7 @@ def demo_track(seconds: float, sr: int, seed: int) -> np.ndarray:
 
 def demo_album(
     seconds_per_track: float = 60.0, sr: int = 22050, n_tracks: int = 3, seed: int = 0
-) -> list[tuple[str, np.ndarray]]:
+) -> list[tuple[str, npt.NDArray[np.float32]]]:
     """A small album of synthetic tracks.
 
     Returns
@@ -159,7 +164,7 @@ def demo_album(
 
 def write_album(
     out_dir: str | Path,
-    tracks: Sequence[tuple[str, np.ndarray]] | None = None,
+    tracks: Sequence[tuple[str, npt.NDArray[np.float32]]] | None = None,
     *,
     sr: int = 22050,
     seconds_per_track: float = 60.0,

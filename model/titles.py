@@ -4,8 +4,8 @@ The paper runs the discography's titles through second- and third-order word cha
 discography is small (a few dozen titles, two to four words each), so a third-order chain mostly
 walks a source title from start to end and a second-order one rarely does better. Each draw
 therefore walks a ladder: the word chains from the highest order down (3, 2, 1), then character
-chains (4, 3) that invent new words. The first walk that yields a novel title wins; a title counts as
-novel when it is neither a source, nor a near-copy of one, nor one already produced.
+chains (4, 3) that invent new words. The first walk that yields a novel title wins; a title counts
+as novel when it is neither a source, nor a near-copy of one, nor one already produced.
 
 Randomness comes only from a `random.Random(seed)` passed in; the chains are markovify `Chain`
 objects (built and serialised by markovify) but walked here, because `Chain.move` draws from the
@@ -21,9 +21,10 @@ import random
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any
 
 from markovify import Chain
 from markovify.chain import BEGIN, END
@@ -34,7 +35,8 @@ MAX_WORDS = 8
 MAX_CHARS = 60
 DEFAULT_ORDERS = (3, 2, 1)  # word-level, tried in this order
 DEFAULT_CHAR_ORDERS = (4, 3)  # character-level, tried after the word chains
-DEFAULT_NEAR_COPY_RATIO = 0.85  # difflib ratio on normalised text at or above which a title is a copy
+# difflib ratio on normalised text at or above which a title is a copy
+DEFAULT_NEAR_COPY_RATIO = 0.85
 TRIES_PER_CHAIN = 3  # walks per rung of the ladder before backing off to the next chain
 
 # Words Title Case leaves lower-case mid-title when the sources give no preference of their own.
@@ -76,7 +78,7 @@ class Casing:
     style: str = "title"
 
     @classmethod
-    def from_titles(cls, titles: Sequence[str]) -> "Casing":
+    def from_titles(cls, titles: Sequence[str]) -> Casing:
         mid: dict[str, dict[str, int]] = {}
         first: dict[str, dict[str, int]] = {}
         lettered = [t for t in titles if any(c.isalpha() for c in t)]
@@ -123,11 +125,13 @@ class _Walker:
         self.chain = chain
         self.kind = kind  # "word" or "char"
         self.limit = limit  # longest walk (in steps) worth finishing
-        self._begin = (BEGIN,) * chain.state_size
-        self._next: dict[tuple, tuple[list[str], list[int]]] = {}
+        self._begin: tuple[str, ...] = (BEGIN,) * chain.state_size
+        # state -> (next steps, cumulative counts)
+        self._next: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
         for state, follow in chain.model.items():
             choices = list(follow)
-            cum, total = [], 0
+            cum: list[int] = []
+            total = 0
             for count in follow.values():
                 total += count
                 cum.append(total)
@@ -135,7 +139,8 @@ class _Walker:
 
     def walk(self, rng: random.Random) -> list[str] | None:
         """One run from BEGIN to END, or None when it grows past `limit` steps."""
-        state, out = self._begin, []
+        state = self._begin
+        out: list[str] = []
         while True:
             choices, cum = self._next[state]
             step = rng.choices(choices, cum_weights=cum)[0]
@@ -174,8 +179,12 @@ class TitleModel:
         self.casing = casing
         self.near_copy_ratio = near_copy_ratio
         self._ladder = [
-            _Walker(c, kind="word", limit=MAX_WORDS) for _, c in sorted(word_chains.items(), reverse=True)
-        ] + [_Walker(c, kind="char", limit=MAX_CHARS) for _, c in sorted(char_chains.items(), reverse=True)]
+            _Walker(c, kind="word", limit=MAX_WORDS)
+            for _, c in sorted(word_chains.items(), reverse=True)
+        ] + [
+            _Walker(c, kind="char", limit=MAX_CHARS)
+            for _, c in sorted(char_chains.items(), reverse=True)
+        ]
         self._normalized = [normalize_title(s) for s in self.sources]
         self._source_set = frozenset(self._normalized)
 
@@ -187,7 +196,7 @@ class TitleModel:
         orders: Sequence[int] = DEFAULT_ORDERS,
         char_orders: Sequence[int] = DEFAULT_CHAR_ORDERS,
         near_copy_ratio: float = DEFAULT_NEAR_COPY_RATIO,
-    ) -> "TitleModel":
+    ) -> TitleModel:
         """Chains over `titles` (one string each; blanks and duplicates ignored).
 
         Raises ValueError for fewer than MIN_TITLES distinct titles or an order below 1.
@@ -295,7 +304,7 @@ class TitleModel:
 
     # -- persistence -----------------------------------------------------------------------
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
             "sources": self.sources,
@@ -306,10 +315,12 @@ class TitleModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TitleModel":
+    def from_dict(cls, data: dict[str, Any]) -> TitleModel:
         version = data.get("format_version")
         if version != FORMAT_VERSION:
-            raise ValueError(f"unsupported title model format_version {version!r} (want {FORMAT_VERSION})")
+            raise ValueError(
+                f"unsupported title model format_version {version!r} (want {FORMAT_VERSION})"
+            )
         return cls(
             data["sources"],
             {int(k): Chain.from_json(v) for k, v in data["word_chains"].items()},
@@ -318,7 +329,7 @@ class TitleModel:
             near_copy_ratio=float(data["near_copy_ratio"]),
         )
 
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model as JSON (temporary file, then rename)."""
         path = Path(path)
         # Not tempfile.mkstemp: its 0600 mode would stick to the file; os.open honours umask.
@@ -334,7 +345,7 @@ class TitleModel:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "TitleModel":
+    def load(cls, path: str | os.PathLike[str]) -> TitleModel:
         with open(path, encoding="utf-8") as f:
             return cls.from_dict(json.load(f))
 

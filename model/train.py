@@ -16,15 +16,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F_
 
-from .checkpoint import Checkpoint, CheckpointError, config_mismatch, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    config_mismatch,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .config import SampleRNNConfig, TrainConfig
 from .quantize import quantize, zero_level
-from .samplernn import SampleRNN, detach_state
+from .samplernn import SampleRNN, State, detach_state
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
@@ -65,14 +73,16 @@ class TrainState:
     dataset_id: str | None
     epoch: int = 0  # epochs completed
     step: int = 0
-    history: list[dict] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)  # one entry per epoch
 
 
 def checkpoint_path(out_dir: Path, epoch: int) -> Path:
     return Path(out_dir) / f"epoch-{epoch:04d}.pt"
 
 
-def quantized_chunks(audio: np.ndarray, cfg: SampleRNNConfig, seq_len: int) -> torch.Tensor:
+def quantized_chunks(
+    audio: npt.NDArray[np.float32], cfg: SampleRNNConfig, seq_len: int
+) -> torch.Tensor:
     """Chunks [N, S] float -> [N, lookback + S'] levels: S' = S cut to whole segments, with
     `lookback` samples of silence in front so the first segment has a history."""
     usable = audio.shape[1] // seq_len * seq_len
@@ -88,13 +98,15 @@ def _segments(n_samples: int, lookback: int, seq_len: int, limit: int | None) ->
     return min(n, limit) if limit else n
 
 
-def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[None]:
     if enabled and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
-def segment_loss(model: SampleRNN, x: torch.Tensor, state, amp: bool):
+def segment_loss(
+    model: SampleRNN, x: torch.Tensor, state: State, amp: bool
+) -> tuple[torch.Tensor, State]:
     """Mean NLL in nats over the segment x [B, lookback + L], and the new state."""
     with _autocast(x.device, amp):
         logits, state = model(x, state)  # [B, L, Q]
@@ -104,7 +116,9 @@ def segment_loss(model: SampleRNN, x: torch.Tensor, state, amp: bool):
 
 
 @torch.no_grad()
-def evaluate(model: SampleRNN, chunks: torch.Tensor, train_cfg: TrainConfig, device: torch.device) -> float:
+def evaluate(
+    model: SampleRNN, chunks: torch.Tensor, train_cfg: TrainConfig, device: torch.device
+) -> float:
     """NLL in bits per sample over whole chunks [N, lookback + S'] (same TBPTT walk, no grads)."""
     model.eval()
     seq, lb = train_cfg.seq_len, model.lookback
@@ -121,18 +135,31 @@ def evaluate(model: SampleRNN, chunks: torch.Tensor, train_cfg: TrainConfig, dev
     return total / max(count, 1) / LN2
 
 
-def new_state(model_cfg: SampleRNNConfig, train_cfg: TrainConfig, dataset_id: str | None, device) -> TrainState:
+def new_state(
+    model_cfg: SampleRNNConfig,
+    train_cfg: TrainConfig,
+    dataset_id: str | None,
+    device: str | torch.device,
+) -> TrainState:
     torch.manual_seed(train_cfg.seed)  # weight init is part of the run's identity
     model = SampleRNN(model_cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=train_cfg.learning_rate)
     return TrainState(model, opt, model_cfg, train_cfg, dataset_id)
 
 
-def resume_state(path: Path, model_cfg: SampleRNNConfig, train_cfg: TrainConfig, dataset_id: str | None, device) -> TrainState:
+def resume_state(
+    path: Path,
+    model_cfg: SampleRNNConfig,
+    train_cfg: TrainConfig,
+    dataset_id: str | None,
+    device: str | torch.device,
+) -> TrainState:
     ckpt = load_checkpoint(path, map_location=device)
     diff = config_mismatch(ckpt.model_config, model_cfg)
     if diff:
-        raise CheckpointError(f"{path}: model config differs from the checkpoint's: {'; '.join(diff)}")
+        raise CheckpointError(
+            f"{path}: model config differs from the checkpoint's: {'; '.join(diff)}"
+        )
     if dataset_id and ckpt.dataset_id and dataset_id != ckpt.dataset_id:
         raise CheckpointError(
             f"{path}: trained on dataset {ckpt.dataset_id}, not on this dataset ({dataset_id})"
@@ -147,12 +174,14 @@ def resume_state(path: Path, model_cfg: SampleRNNConfig, train_cfg: TrainConfig,
     return state
 
 
-def train_step(state: TrainState, x: torch.Tensor, rnn_state):
+def train_step(
+    state: TrainState, x: torch.Tensor, rnn_state: State
+) -> tuple[torch.Tensor, State]:
     """One optimizer step on segment x [B, lookback + L]; returns (loss, detached new state)."""
     cfg = state.train_cfg
     loss, rnn_state = segment_loss(state.model, x, rnn_state, cfg.amp)
     state.optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]  # untyped in torch
     torch.nn.utils.clip_grad_norm_(state.model.parameters(), cfg.grad_clip)
     state.optimizer.step()
     state.step += 1
@@ -212,7 +241,7 @@ def train(
     `should_stop` is polled before every step; when it answers True the run stops, keeping the
     checkpoints already written (the partial epoch is not saved).
     """
-    from .dataset import load_manifest, load_split
+    from .manifest import load_manifest, load_split
 
     device = torch.device(device)
     dataset_dir, out_dir = Path(dataset_dir), Path(out_dir)
@@ -244,10 +273,16 @@ def train(
             return TrainResult(results, last, None, True)
         valid_bits = evaluate(state.model, splits["valid"], train_cfg, device)
         state.epoch += 1
-        entry = {"epoch": state.epoch, "step": state.step, "train_nll_bits": train_bits, "valid_nll_bits": valid_bits}
+        entry = {
+            "epoch": state.epoch,
+            "step": state.step,
+            "train_nll_bits": train_bits,
+            "valid_nll_bits": valid_bits,
+        }
         state.history.append(entry)
         last = save_checkpoint(_to_checkpoint(state), checkpoint_path(out_dir, state.epoch))
-        result = EpochResult(state.epoch, state.step, train_bits, valid_bits, last, time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0
+        result = EpochResult(state.epoch, state.step, train_bits, valid_bits, last, seconds)
         log.info("epoch %d: train %.3f bits, valid %.3f bits", state.epoch, train_bits, valid_bits)
         results.append(result)
         if on_epoch is not None:

@@ -22,7 +22,8 @@ from app.contract.plan import RunPlan
 from app.services import datasets
 from app.services.training import SourceFile
 from model.audio import AudioError
-from model.dataset import MANIFEST_NAME, DatasetConfig, Manifest, prepare_dataset
+from model.dataset import DatasetConfig, prepare_dataset
+from model.manifest import MANIFEST_NAME, Manifest
 from worker.errors import JobError, describe
 from worker.lease import Lease, Stopped
 from worker.runtime import Runtime

@@ -1,4 +1,4 @@
-"""Decoding, checking and conditioning audio (model/audio.py).
+"""Decoding, checking (model/audio.py) and conditioning audio (model/preprocess.py).
 
 All audio is synthesized into tmp_path. `make_malformed` builds the malformed-audio corpus of
 RELIABILITY.md item 22; test_dataset.py reuses it.
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model import audio
+from model import audio, preprocess
 
 HAS_MP3 = "MP3" in sf.available_formats()
 
@@ -148,13 +148,13 @@ def test_decode_good_mp3(tmp_path):
 
 def test_to_mono_averages_channels():
     x = np.array([[1.0, 0.0], [0.5, -0.5]], dtype=np.float32)  # (frames=2, channels=2)
-    np.testing.assert_allclose(audio.to_mono(x), [0.5, 0.0])
-    assert audio.to_mono(x[:, 0]).shape == (2,)
+    np.testing.assert_allclose(preprocess.to_mono(x), [0.5, 0.0])
+    assert preprocess.to_mono(x[:, 0]).shape == (2,)
 
 
 def test_remove_dc_subtracts_each_channels_mean():
     x = np.stack([sine(1.0, 8000) + 0.25, sine(1.0, 8000) - 0.1], axis=1)
-    y = audio.remove_dc(x)
+    y = preprocess.remove_dc(x)
     np.testing.assert_allclose(y.mean(axis=0), [0.0, 0.0], atol=1e-6)
     np.testing.assert_allclose(y[:, 0], sine(1.0, 8000), atol=1e-5)
 
@@ -166,12 +166,12 @@ def dominant_hz(x: np.ndarray, sr: int) -> float:
 
 def test_resample_keeps_frequency_and_length():
     x = sine(1.0, 44100, freq=1000.0)
-    y = audio.resample(x, 44100, 16000)
+    y = preprocess.resample(x, 44100, 16000)
     assert y.dtype == np.float32
     assert abs(len(y) - 16000) <= 1
     assert dominant_hz(y, 16000) == pytest.approx(1000.0, abs=2.0)
     assert np.abs(y[1000:-1000]).max() == pytest.approx(0.5, abs=0.01)  # no gain change
-    np.testing.assert_array_equal(audio.resample(x, 44100, 44100), x)  # same rate: untouched
+    np.testing.assert_array_equal(preprocess.resample(x, 44100, 44100), x)  # same rate: untouched
 
 
 def test_audio_extensions_cover_the_album_formats():
@@ -181,7 +181,7 @@ def test_audio_extensions_cover_the_album_formats():
 
 def test_importing_audio_does_not_import_torch():
     # The web app validates uploads with this module and must never load torch.
-    code = "import sys, model.audio; sys.exit('torch' in sys.modules)"
+    code = "import sys, model.audio, model.preprocess; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2]).returncode == 0
 
 
@@ -200,6 +200,6 @@ def test_m4a_decodes_through_ffmpeg(tmp_path):
     data, got_sr = audio.decode(m4a)
     assert got_sr == sr
     assert abs(data.shape[0] - 2 * sr) < 0.05 * sr  # AAC priming/padding, at most a few frames
-    mono = audio.to_mono(data)
+    mono = preprocess.to_mono(data)
     spectrum = np.abs(np.fft.rfft(mono))
     assert abs(np.fft.rfftfreq(len(mono), 1 / sr)[np.argmax(spectrum)] - 440) < 2

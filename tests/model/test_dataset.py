@@ -1,4 +1,5 @@
-"""Dataset preparation (model/dataset.py): chunking, splits, manifest, and failure without residue.
+"""Dataset preparation (model/dataset.py, model/chunking.py, model/manifest.py): chunking, splits,
+manifest, and failure without residue.
 
 Albums are synthesized into tmp_path/src; every failure test checks that tmp_path holds nothing
 else afterwards (no output directory, no temporary sibling).
@@ -14,9 +15,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model import dataset, synth
+from model import chunking, dataset, synth
 from model.audio import AudioError, find_audio_files
-from model.dataset import DatasetConfig, DatasetError, Manifest, prepare_dataset
+from model.dataset import DatasetConfig, DatasetError, prepare_dataset
+from model.manifest import Manifest, load_manifest, load_split
 from tests.model.test_audio import MALFORMED, dominant_hz, make_malformed, sine
 
 SR = 16000
@@ -52,12 +54,12 @@ def album(tmp_path) -> tuple[Path, np.ndarray]:
 
 
 def test_chunk_starts_spread_evenly():
-    np.testing.assert_array_equal(dataset.chunk_starts(100, 10, 4), [0, 30, 60, 90])
-    np.testing.assert_array_equal(dataset.chunk_starts(100, 10, 1), [0])
-    np.testing.assert_array_equal(dataset.chunk_starts(10, 10, 3), [0, 0, 0])
-    assert dataset.chunk_starts(101, 10, 3).tolist() == [0, round(45.5), 91]
+    np.testing.assert_array_equal(chunking.chunk_starts(100, 10, 4), [0, 30, 60, 90])
+    np.testing.assert_array_equal(chunking.chunk_starts(100, 10, 1), [0])
+    np.testing.assert_array_equal(chunking.chunk_starts(10, 10, 3), [0, 0, 0])
+    assert chunking.chunk_starts(101, 10, 3).tolist() == [0, round(45.5), 91]
     with pytest.raises(ValueError):
-        dataset.chunk_starts(9, 10, 3)
+        chunking.chunk_starts(9, 10, 3)
 
 
 @pytest.mark.parametrize(
@@ -66,9 +68,9 @@ def test_chunk_starts_spread_evenly():
      (1, (1, 0, 0))],
 )
 def test_split_sizes(n, sizes):
-    assert dataset.split_sizes(n, (0.88, 0.06, 0.06)) == sizes
-    assert sum(dataset.split_sizes(n, (0.2, 0.4, 0.4))) == n
-    assert dataset.split_sizes(n, (0.2, 0.4, 0.4))[0] >= 1
+    assert chunking.split_sizes(n, (0.88, 0.06, 0.06)) == sizes
+    assert sum(chunking.split_sizes(n, (0.2, 0.4, 0.4))) == n
+    assert chunking.split_sizes(n, (0.2, 0.4, 0.4))[0] >= 1
 
 
 @pytest.mark.parametrize(
@@ -126,7 +128,7 @@ def test_prepare_cuts_evenly_spread_overlapping_chunks(tmp_path, album):
 def test_manifest_round_trip_and_schema(tmp_path, album):
     src, _ = album
     m = prepare_dataset([src], tmp_path / "ds", config=cfg())
-    assert dataset.load_manifest(tmp_path / "ds") == m
+    assert load_manifest(tmp_path / "ds") == m
     raw = json.loads((tmp_path / "ds" / "manifest.json").read_text())
     assert list(raw) == [
         "format_version", "dataset_id", "sample_rate", "chunk_seconds", "chunk_samples",
@@ -145,19 +147,19 @@ def test_manifest_round_trip_and_schema(tmp_path, album):
     with pytest.raises(ValueError, match="format_version 2"):
         Manifest.load(tmp_path / "future.json")
     with pytest.raises(FileNotFoundError):
-        dataset.load_manifest(tmp_path / "src")
+        load_manifest(tmp_path / "src")
 
 
 def test_load_split_returns_chunks_in_manifest_order(tmp_path, album):
     src, _ = album
     m = prepare_dataset([src], tmp_path / "ds", config=cfg())
-    train = dataset.load_split(tmp_path / "ds", "train")
+    train = load_split(tmp_path / "ds", "train")
     assert train.dtype == np.float32 and train.shape == (5, SR)
     first = sf.read(tmp_path / "ds" / m.chunks_in("train")[0].file, dtype="float32")[0]
     np.testing.assert_array_equal(train[0], first)
-    assert dataset.load_split(tmp_path / "ds", "test").shape == (1, SR)
+    assert load_split(tmp_path / "ds", "test").shape == (1, SR)
     with pytest.raises(ValueError, match="unknown split"):
-        dataset.load_split(tmp_path / "ds", "dev")
+        load_split(tmp_path / "ds", "dev")
 
 
 def test_shuffle_is_determined_by_the_seed(tmp_path, album):
@@ -214,7 +216,7 @@ def test_32k_output(tmp_path, album):
     src, _ = album
     m = prepare_dataset([src], tmp_path / "ds", config=cfg(sample_rate=32000, n_chunks=3))
     assert m.sample_rate == 32000 and m.chunk_samples == 32000
-    assert dataset.load_split(tmp_path / "ds", "train").shape == (1, 32000)
+    assert load_split(tmp_path / "ds", "train").shape == (1, 32000)
 
 
 def test_folder_order_hidden_files_and_explicit_files(tmp_path):
@@ -246,7 +248,7 @@ def test_existing_output_is_refused_unless_overwrite(tmp_path, album):
         prepare_dataset([src], out, config=cfg())
     assert (out / "old.txt").exists()
     m = prepare_dataset([src], out, config=cfg(), overwrite=True)
-    assert not (out / "old.txt").exists() and dataset.load_manifest(out) == m
+    assert not (out / "old.txt").exists() and load_manifest(out) == m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "src"]
 
 
