@@ -5,15 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy.orm import Session
 
-from app.api.covers import cover_image_url
+from app.api.deps import (
+    IdempotencyKey,
+    QueueDep,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+    StorageDep,
+)
 from app.api.file_routes import add_file_route
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep, ResourceId
 from app.api.urls import API_PREFIX, job_url
-from app.catalog import Album, Cover
 from app.media import file_response
-from app.schemas.albums import AlbumCheckOut, AlbumIn, AlbumOut, AlbumTrackOut, AutoAlbumIn
+from app.presenters import album_out
+from app.schemas.albums import AlbumCheckOut, AlbumIn, AlbumOut, AutoAlbumIn
 from app.schemas.common import Page
 from app.schemas.jobs import JobOut
 from app.services import albums
@@ -25,20 +30,6 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 def album_url(album_id: int) -> str:
     return f"{API_PREFIX}/albums/{album_id}"
-
-
-def album_out(session: Session, album: Album) -> AlbumOut:
-    slots, total = albums.slots(session, album)
-    cover = session.get(Cover, album.cover_id) if album.cover_id is not None else None
-    return AlbumOut.model_validate(
-        {
-            "id": album.id, "project_id": album.project_id, "title": album.title,
-            "artist": album.artist, "cover_id": album.cover_id,
-            "cover_url": cover_image_url(cover) if cover is not None else None,
-            "tracks": [AlbumTrackOut.model_validate(s, from_attributes=True) for s in slots],
-            "duration_s": total, "created_at": album.created_at, "updated_at": album.updated_at,
-        }
-    )
 
 
 @router.post(
@@ -76,7 +67,9 @@ def delete_album(album_id: ResourceId, session: SessionDep, storage: StorageDep)
 
 
 @router.get("/albums/{album_id}/check", response_model=AlbumCheckOut)
-def check_album(album_id: ResourceId, session: ReadSessionDep, storage: StorageDep) -> AlbumCheckOut:
+def check_album(
+    album_id: ResourceId, session: ReadSessionDep, storage: StorageDep
+) -> AlbumCheckOut:
     """Render every track and list what would get the album refused: tracks under 30 s, over
     10 s of silence at either end, clipping, missing titles, no cover. Empty list: ready."""
     problems = albums.check_album(session, storage, album_id)
@@ -84,7 +77,11 @@ def check_album(album_id: ResourceId, session: ReadSessionDep, storage: StorageD
 
 
 def transition_audio(
-    album_id: ResourceId, n: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep
+    album_id: ResourceId,
+    n: ResourceId,
+    request: Request,
+    session: ReadSessionDep,
+    storage: StorageDep,
 ) -> Response:
     """The last 10 s of track `n` (1-based) into the first 10 s of track n+1, with the gap or
     crossfade between them, as 16-bit 44.1 kHz stereo WAV. Range and HEAD work."""
@@ -98,7 +95,10 @@ AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {**PROBLEM, "description": "no such album, or n is not between 1 and tracks − 1"},
     409: {**PROBLEM, "description": "a track is empty or a clip's audio is missing"},
 }
-add_file_route(router, "/albums/{album_id}/transition/{n}/audio", transition_audio, name="album_transition_audio", responses=AUDIO_RESPONSES)
+add_file_route(
+    router, "/albums/{album_id}/transition/{n}/audio", transition_audio,
+    name="album_transition_audio", responses=AUDIO_RESPONSES,
+)
 
 
 @router.post(

@@ -7,10 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from app import spectrogram
-from app.api.deps import ReadSessionDep, SessionDep, StorageDep, ResourceId
-from app.api.urls import clip_audio_url, clip_peaks_url
-from app.catalog import Clip
+from app.api.deps import ReadSessionDep, ResourceId, SessionDep, StorageDep
 from app.media import file_response
+from app.presenters import clip_out
 from app.schemas.clips import ClipOut, ClipPatch, MarkerIn, MarkerOut
 from app.schemas.common import Page
 from app.services import clips
@@ -24,13 +23,6 @@ Sort = Literal[
 ]
 
 
-def clip_out(clip: Clip) -> ClipOut:
-    fields = {k: getattr(clip, k) for k in ClipOut.model_fields if hasattr(clip, k)}
-    fields["audio_url"] = clip_audio_url(clip.id)
-    fields["peaks_url"] = clip_peaks_url(clip.id) if clip.peaks_path else None
-    return ClipOut.model_validate(fields)
-
-
 @router.get("/projects/{project_id}/clips", response_model=Page[ClipOut])
 def list_clips(
     project_id: ResourceId,
@@ -42,9 +34,15 @@ def list_clips(
         Literal["true", "false", "null"] | None,
         Query(description="true kept, false rejected, null undecided"),
     ] = None,
-    min_lufs: Annotated[float | None, Query(ge=-120, le=0, description="integrated loudness at least (LUFS)")] = None,
-    max_lufs: Annotated[float | None, Query(ge=-120, le=0, description="integrated loudness at most (LUFS)")] = None,
-    max_silence: Annotated[float | None, Query(ge=0, le=1, description="silent fraction at most, 0..1")] = None,
+    min_lufs: Annotated[
+        float | None, Query(ge=-120, le=0, description="integrated loudness at least (LUFS)")
+    ] = None,
+    max_lufs: Annotated[
+        float | None, Query(ge=-120, le=0, description="integrated loudness at most (LUFS)")
+    ] = None,
+    max_silence: Annotated[
+        float | None, Query(ge=0, le=1, description="silent fraction at most, 0..1")
+    ] = None,
     sort: Sort = "-created",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -6,11 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from app.api.deps import (
+    IdempotencyKey,
+    QueueDep,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+    StorageDep,
+)
 from app.api.file_routes import add_file_route
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep, ResourceId
-from app.api.urls import API_PREFIX, job_url
-from app.catalog import Cover
+from app.api.urls import job_url
 from app.media import file_response
+from app.presenters import cover_out
 from app.schemas.common import Page
 from app.schemas.covers import CoverOut, CoverPatch, CoversGenerateIn
 from app.schemas.jobs import JobOut
@@ -18,22 +25,6 @@ from app.services import covers
 
 router = APIRouter(tags=["covers"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-
-
-def cover_image_url(cover: Cover) -> str:
-    # The stored key changes with every crop, so the URL does too and caches never go stale.
-    return f"{API_PREFIX}/covers/{cover.id}/image?v={cover.path.rsplit('/', 1)[-1][:-4]}"
-
-
-def cover_out(cover: Cover) -> CoverOut:
-    return CoverOut.model_validate(
-        {
-            "id": cover.id, "project_id": cover.project_id, "job_id": cover.job_id,
-            "method": cover.method, "picked": cover.picked, "image_url": cover_image_url(cover),
-            "created_at": cover.created_at, "updated_at": cover.updated_at,
-            **covers.cover_out_values(cover),
-        }
-    )
 
 
 @router.post(
@@ -95,5 +86,9 @@ def cover_image(
     return file_response(request, covers.cover_file(storage, cover), "image/jpeg", ranges=False)
 
 
-IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "the cover"}}
-add_file_route(router, "/covers/{cover_id}/image", cover_image, name="cover_image", responses=IMAGE_RESPONSES)
+IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}}, "description": "the cover"}
+}
+add_file_route(
+    router, "/covers/{cover_id}/image", cover_image, name="cover_image", responses=IMAGE_RESPONSES
+)

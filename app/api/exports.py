@@ -5,32 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy.orm import Session
 
+from app.api.deps import (
+    IdempotencyKey,
+    QueueDep,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+    StorageDep,
+)
 from app.api.file_routes import add_file_route
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, StorageDep, ResourceId
-from app.api.urls import API_PREFIX, job_url
-from app.catalog import Export
+from app.api.urls import job_url
 from app.media import file_response
+from app.presenters import export_out
 from app.schemas.common import Page
 from app.schemas.exports import ExportIn, ExportOut
 from app.services import exports
 
 router = APIRouter(tags=["exports"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-
-
-def export_out(session: Session, export: Export) -> ExportOut:
-    state = exports.export_state(session, export)
-    return ExportOut.model_validate(
-        {
-            "id": export.id, "album_id": export.album_id, "job_id": export.job_id,
-            "formats": export.formats, "size_bytes": export.size_bytes,
-            "filename": exports.download_name(export, session),
-            "download_url": f"{API_PREFIX}/exports/{export.id}/download" if export.path else None,
-            "created_at": export.created_at, "updated_at": export.updated_at, **state,
-        }
-    )
 
 
 @router.post(
@@ -89,4 +82,7 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     206: {"description": "the requested byte range"},
     409: {**PROBLEM, "description": "the export has not finished"},
 }
-add_file_route(router, "/exports/{export_id}/download", download, name="export_download", responses=DOWNLOAD_RESPONSES)
+add_file_route(
+    router, "/exports/{export_id}/download", download, name="export_download",
+    responses=DOWNLOAD_RESPONSES,
+)

@@ -6,16 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy.orm import Session
 
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, ResourceId
+from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, ResourceId, SessionDep
 from app.api.urls import job_url
-from app.catalog import Title
+from app.presenters import title_outs
 from app.schemas.common import Page
 from app.schemas.jobs import JobOut
 from app.schemas.titles import TitleOut, TitlePatch, TitlesGenerateIn
@@ -27,20 +24,6 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"description": "queued; Location points at the job"},
     409: {**PROBLEM, "description": "the discography is too small to learn from"},
 }
-
-
-def title_outs(session: Session, rows: list[Title]) -> list[TitleOut]:
-    seeds = titles.seeds_of(session, rows)
-    return [
-        TitleOut.model_validate(
-            {
-                "id": t.id, "project_id": t.project_id, "job_id": t.job_id, "text": t.text,
-                "position": t.position, "seed": seeds.get(t.job_id) if t.job_id else None,
-                "pinned": t.picked, "created_at": t.created_at, "updated_at": t.updated_at,
-            }
-        )
-        for t in rows
-    ]
 
 
 @router.post(

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import ReadSessionDep, ResourceId, SessionDep, StorageDep
 from app.api.file_routes import add_file_route
-from app.api.urls import API_PREFIX
-from app.catalog import Track
 from app.media import file_response
+from app.presenters import track_out, track_url
 from app.schemas.common import Page
 from app.schemas.tracks import (
     AlignIn,
@@ -31,36 +30,15 @@ PROBLEM = {"content": {"application/problem+json": {}}}
 EDL_ERRORS = {422: {**PROBLEM, "description": "invalid edit list; `errors` names each field"}}
 
 
-def track_url(track_id: int) -> str:
-    return f"{API_PREFIX}/tracks/{track_id}"
-
-
-def track_audio_url(track_id: int, revision: int) -> str:
-    # The revision is part of the URL: each revision's render is a different, cacheable file.
-    return f"{track_url(track_id)}/audio?revision={revision}"
-
-
-def track_out(track: Track) -> TrackOut:
-    return TrackOut.model_validate(
-        {
-            "id": track.id,
-            "project_id": track.project_id,
-            "name": track.name,
-            "revision": track.revision,
-            "edl": track.edl,
-            "duration_s": tracks.duration_of(track),
-            "audio_url": track_audio_url(track.id, track.revision),
-            "created_at": track.created_at,
-            "updated_at": track.updated_at,
-        }
-    )
-
-
 @router.post(
     "/projects/{project_id}/tracks", status_code=201, response_model=TrackOut, responses=EDL_ERRORS
 )
 def create_track(
-    project_id: ResourceId, body: TrackCreate, session: SessionDep, storage: StorageDep, response: Response
+    project_id: ResourceId,
+    body: TrackCreate,
+    session: SessionDep,
+    storage: StorageDep,
+    response: Response,
 ) -> TrackOut:
     """A new song (revision 1), empty unless `edl` is given."""
     track = tracks.create_track(session, storage, project_id, name=body.name, edl=body.edl)
@@ -84,7 +62,9 @@ def get_track(track_id: ResourceId, session: ReadSessionDep) -> TrackOut:
     response_model=TrackOut,
     responses={**EDL_ERRORS, 409: {**PROBLEM, "description": "base_revision is not current"}},
 )
-def put_track(track_id: ResourceId, body: TrackPut, session: SessionDep, storage: StorageDep) -> TrackOut:
+def put_track(
+    track_id: ResourceId, body: TrackPut, session: SessionDep, storage: StorageDep
+) -> TrackOut:
     """Save a new revision; earlier ones stay readable under /revisions."""
     track = tracks.save_track(
         session, storage, track_id, edl=body.edl, name=body.name, base_revision=body.base_revision
@@ -99,7 +79,9 @@ def delete_track(track_id: ResourceId, session: SessionDep, storage: StorageDep)
 
 
 @router.get("/tracks/{track_id}/revisions", response_model=Page[RevisionOut])
-def list_revisions(track_id: ResourceId, session: ReadSessionDep, storage: StorageDep) -> Page[RevisionOut]:
+def list_revisions(
+    track_id: ResourceId, session: ReadSessionDep, storage: StorageDep
+) -> Page[RevisionOut]:
     """Every saved revision, oldest first, to diff or revert (PUT an old `edl` again)."""
     track = tracks.get_track(session, track_id)
     revs = tracks.list_revisions(storage, track)
@@ -133,7 +115,9 @@ AUDIO_RESPONSES = {
     206: {"description": "the requested byte range"},
     409: {**PROBLEM, "description": "the track is empty or a clip's audio is missing"},
 }
-add_file_route(router, "/tracks/{track_id}/audio", track_audio, name="track_audio", responses=AUDIO_RESPONSES)
+add_file_route(
+    router, "/tracks/{track_id}/audio", track_audio, name="track_audio", responses=AUDIO_RESPONSES
+)
 
 
 @router.get(
@@ -162,7 +146,9 @@ def mono_check(track_id: ResourceId, session: ReadSessionDep, storage: StorageDe
 
 
 @router.post("/tracks/{track_id}/align", response_model=AlignOut, responses=EDL_ERRORS)
-def align(track_id: ResourceId, body: AlignIn, session: SessionDep, storage: StorageDep) -> AlignOut:
+def align(
+    track_id: ResourceId, body: AlignIn, session: SessionDep, storage: StorageDep
+) -> AlignOut:
     """Line up `lane_b`'s accent beats with `lane_a`'s (onset envelopes cross-correlated).
     Returns lane settings to apply; nothing is saved."""
     shift, lanes = track_analysis.align_lanes(
@@ -189,5 +175,7 @@ def zero_crossings(
     """Each `t` moved to the nearest zero crossing within ±`search_ms` (cut points that click
     less). Reads only a few samples around each time."""
     return SnapOut(
-        times=track_analysis.snap_to_zero_crossings(session, storage, clip_id, t, search_ms=search_ms)
+        times=track_analysis.snap_to_zero_crossings(
+            session, storage, clip_id, t, search_ms=search_ms
+        )
     )

@@ -119,10 +119,15 @@ def _apply(session: Session, album: Album, data: AlbumIn) -> None:
                                field="cover_id")
     wanted = {t.track_id for t in data.tracks}
     found = set(
-        session.scalars(select(Track.id).where(Track.project_id == project_id, Track.id.in_(wanted)))
+        session.scalars(
+            select(Track.id).where(Track.project_id == project_id, Track.id.in_(wanted))
+        )
     )
     missing = [
-        {"loc": ["body", "tracks", i, "track_id"], "msg": f"track {t.track_id} is not in this project"}
+        {
+            "loc": ["body", "tracks", i, "track_id"],
+            "msg": f"track {t.track_id} is not in this project",
+        }
         for i, t in enumerate(data.tracks)
         if t.track_id not in found
     ]
@@ -146,7 +151,8 @@ def _apply(session: Session, album: Album, data: AlbumIn) -> None:
 def clean_text(text: str) -> str:
     """One line of printable text: control characters dropped (PostgreSQL cannot store NUL),
     runs of whitespace made one space."""
-    return " ".join("".join(c for c in text if unicodedata.category(c) != "Cc" or c.isspace()).split())
+    kept = "".join(c for c in text if unicodedata.category(c) != "Cc" or c.isspace())
+    return " ".join(kept.split())
 
 
 def join_seconds(gap_ms: int | None, crossfade_ms: int | None) -> float:
@@ -189,7 +195,9 @@ def slots(session: Session, album: Album) -> tuple[list[Slot], float]:
 # -- sequencing ---------------------------------------------------------------------------------
 
 
-def assemble(audios: Sequence[np.ndarray], joins: Sequence[float], sample_rate: int) -> list[np.ndarray]:
+def assemble(
+    audios: Sequence[np.ndarray], joins: Sequence[float], sample_rate: int
+) -> list[np.ndarray]:
     """Apply the joins between consecutive tracks (see the module docstring).
 
     `audios`: channels-first float arrays [C x n] at `sample_rate`; `joins[i]` is the join after
@@ -292,7 +300,8 @@ def check_album(session: Session, storage: Storage, album_id: int) -> list[str]:
             audios.append(None if job is None else render_track(job.edl, load, sample_rate=rate))
         except EdlError as exc:
             audios.append(None)
-            problems.append(f"Track {number}{_quoted(items[number - 1][1])} cannot be rendered: {exc}")
+            name = _quoted(items[number - 1][1])
+            problems.append(f"Track {number}{name} cannot be rendered: {exc}")
     return album_problems(
         has_cover=has_cover, titles=[t for _, t, _ in items], audios=audios,
         joins=[j for _, _, j in items], sample_rate=rate, track_problems=problems,
@@ -337,3 +346,11 @@ def transition_file(session: Session, storage: Storage, album_id: int, number: i
 
 def _folder(project_id: int, album_id: int) -> str:
     return f"projects/{int(project_id)}/albums/{int(album_id)}"
+
+
+# -- reads for the pages and presenters ---------------------------------------------------------
+
+
+def album_cover(session: Session, album: Album) -> Cover | None:
+    """The album's chosen cover, or None when it has none (or the row is gone)."""
+    return session.get(Cover, album.cover_id) if album.cover_id is not None else None

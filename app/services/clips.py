@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.catalog import Clip, Marker
@@ -147,3 +147,63 @@ def delete_marker(session: Session, marker_id: int) -> None:
         raise NotFound("marker", marker_id)
     session.delete(marker)
     session.commit()
+
+
+# -- reads for the pages ------------------------------------------------------------------------
+
+
+def count_clips(session: Session, project_id: int, filters: ClipFilter = ClipFilter()) -> int:
+    """How many of a project's clips pass `filters` (what `list_clips` pages through)."""
+    query = select(func.count()).select_from(Clip).where(
+        Clip.project_id == project_id, *_conditions(filters)
+    )
+    return session.scalar(query) or 0
+
+
+def clip_epochs(session: Session, project_id: int) -> list[int]:
+    """The epochs that have clips in a project, ascending."""
+    query = select(Clip.epoch).where(Clip.project_id == project_id).distinct().order_by(Clip.epoch)
+    return list(session.scalars(query))
+
+
+def count_run_clips(session: Session, run_id: int) -> int:
+    """Clips a run has generated so far."""
+    return session.scalar(select(func.count()).where(Clip.run_id == run_id)) or 0
+
+
+def count_run_clips_by_epoch(session: Session, run_id: int) -> dict[int, int]:
+    """{epoch: clips} for a run (epochs without clips are left out)."""
+    rows = session.execute(
+        select(Clip.epoch, func.count()).where(Clip.run_id == run_id).group_by(Clip.epoch)
+    )
+    return {epoch: count for epoch, count in rows}
+
+
+def neighbour_ids(session: Session, clip: Clip) -> tuple[int | None, int | None]:
+    """Ids of the clips just before and just after `clip` in its project (by id), or None."""
+    before = session.scalar(
+        select(func.max(Clip.id)).where(Clip.project_id == clip.project_id, Clip.id < clip.id)
+    )
+    after = session.scalar(
+        select(func.min(Clip.id)).where(Clip.project_id == clip.project_id, Clip.id > clip.id)
+    )
+    return before, after
+
+
+def clips_by_id(session: Session, clip_ids: set[int]) -> list[Clip]:
+    """The clips of `clip_ids` that exist (a track may name deleted ones), in no set order."""
+    if not clip_ids:
+        return []
+    return list(session.scalars(select(Clip).where(Clip.id.in_(clip_ids))))
+
+
+def shortlist(session: Session, project_id: int, *, limit: int = 24) -> list[Clip]:
+    """Clips worth adding to a song: rejected ones left out, kept ones first, then the best
+    rated, then the newest."""
+    query = (
+        select(Clip)
+        .where(Clip.project_id == project_id, Clip.kept.is_not(False))
+        .order_by(Clip.kept.desc().nulls_last(), Clip.rating.desc().nulls_last(), Clip.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -102,3 +102,21 @@ def get_image(session: Session, image_id: int) -> SourceImage:
     if image is None:
         raise NotFound("image", image_id)
     return image
+
+
+def latest_cover_id(session: Session, project_id: int) -> int | None:
+    """Id of the album cover uploaded last, None when there is none."""
+    return session.scalar(
+        select(SourceImage.id)
+        .where(SourceImage.project_id == project_id, SourceImage.role == "cover")
+        .order_by(SourceImage.id.desc())
+        .limit(1)
+    )
+
+
+def count_by_role(session: Session, project_id: int) -> dict[str, int]:
+    """{role: number of images} for every role (0 where none was uploaded)."""
+    counts = dict.fromkeys(ROLES, 0)
+    for image in list_images(session, project_id):
+        counts[image.role] += 1
+    return counts

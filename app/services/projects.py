@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app import jobs
-from app.catalog import Job, Project, SourceTitle
+from app.catalog import Clip, Job, Project, Run, SourceTitle, Track
 from app.pagination import Cursor, decode_cursor, encode_cursor
 from app.services.errors import InvalidInput, NotFound
 from app.storage import Storage
@@ -95,7 +96,9 @@ def replace_titles(session: Session, project_id: int, titles: Sequence[str]) -> 
         raise InvalidInput(f"at most {MAX_TITLES} titles, got {len(cleaned)}")
     long = [t for t in cleaned if len(t) > MAX_TITLE_CHARS]
     if long:
-        raise InvalidInput(f"titles are limited to {MAX_TITLE_CHARS} characters: {long[0][:40]!r}...")
+        raise InvalidInput(
+            f"titles are limited to {MAX_TITLE_CHARS} characters: {long[0][:40]!r}..."
+        )
     session.execute(delete(SourceTitle).where(SourceTitle.project_id == project_id))
     session.add_all(
         SourceTitle(project_id=project_id, position=i, text=t) for i, t in enumerate(cleaned)
@@ -112,3 +115,20 @@ def list_titles(session: Session, project_id: int) -> list[str]:
         .order_by(SourceTitle.position)
     )
     return list(rows)
+
+
+@dataclass(frozen=True)
+class ProjectCounts:
+    """How much a project holds."""
+
+    runs: int
+    clips: int
+    tracks: int
+
+
+def project_counts(session: Session, project_id: int) -> ProjectCounts:
+    """Its training runs, generated clips and songs, counted (three small queries)."""
+    runs = session.scalar(select(func.count()).where(Run.project_id == project_id))
+    clips = session.scalar(select(func.count()).where(Clip.project_id == project_id))
+    tracks = session.scalar(select(func.count()).where(Track.project_id == project_id))
+    return ProjectCounts(runs=runs or 0, clips=clips or 0, tracks=tracks or 0)

@@ -137,3 +137,45 @@ def _run_of_job(session: Session, job: Job) -> Run:
     run = session.get(Run, jobs.payload_of(RUN, job).run_id)
     assert run is not None, "a run job without its run"
     return run
+
+
+# -- reads for the pages ------------------------------------------------------------------------
+
+
+def run_job(session: Session, run: Run) -> Job | None:
+    """The job driving the run now (None before it has one, or when its row is gone)."""
+    return session.get(Job, run.job_id) if run.job_id else None
+
+
+def nll_rows(run: Run) -> list[dict[str, Any]]:
+    """Per-epoch NLL in bits, `{epoch, train_nll_bits, valid_nll_bits}`, from the checkpoints,
+    else from the run's metrics."""
+    rows = [
+        {"epoch": c.epoch, "train_nll_bits": c.train_nll_bits, "valid_nll_bits": c.valid_nll_bits}
+        for c in run.checkpoints
+    ]
+    if rows:
+        return rows
+    return [m for m in run.metrics if isinstance(m, dict) and "epoch" in m]
+
+
+def valid_nll_by_epoch(session: Session, project_id: int) -> dict[tuple[int, int], float | None]:
+    """{(run id, epoch): validation NLL in bits} of every checkpoint of a project."""
+    rows = session.execute(
+        select(Checkpoint.run_id, Checkpoint.epoch, Checkpoint.valid_nll_bits)
+        .join(Run, Run.id == Checkpoint.run_id)
+        .where(Run.project_id == project_id)
+    )
+    return {(run_id, epoch): nll for run_id, epoch, nll in rows}
+
+
+def trained_epochs(session: Session, project_id: int) -> list[int]:
+    """The checkpointed epochs of the project's latest run that has any, ascending ([] if none)."""
+    run_id = session.scalar(
+        select(Run.id).where(Run.project_id == project_id, Run.checkpoints.any())
+        .order_by(Run.id.desc()).limit(1)
+    )
+    if run_id is None:
+        return []
+    query = select(Checkpoint.epoch).where(Checkpoint.run_id == run_id).order_by(Checkpoint.epoch)
+    return list(session.scalars(query))

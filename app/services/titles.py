@@ -154,3 +154,12 @@ def update_title(
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def title_pool(session: Session, project_id: int, *, limit: int) -> list[Title]:
+    """Up to `limit` generated titles to choose from: pinned ones first, then the newest."""
+    query = (
+        select(Title).where(Title.project_id == project_id)
+        .order_by(Title.picked.desc(), Title.id.desc()).limit(limit)
+    )
+    return list(session.scalars(query))

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from markupsafe import Markup
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import Response
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,8 @@ def csrf_field(request: Request) -> Markup:
     token = request.app.state.settings.api_token
     if token is None:
         return Markup("")
-    return Markup('<input type="hidden" name="{}" value="{}">').format(auth.CSRF_FIELD, auth.csrf_value(token))
+    field = Markup('<input type="hidden" name="{}" value="{}">')
+    return field.format(auth.CSRF_FIELD, auth.csrf_value(token))
 
 
 def signed_in(request: Request) -> bool:
@@ -88,11 +89,11 @@ class RevalidatedStaticFiles(StaticFiles):
 
 def install(app: FastAPI) -> None:
     """Mount /static and add the page routes to `app`."""
-    from app.web import albums, login, pages
+    from app.web import albums, clips, login, projects, runs, tracks
 
     app.state.templates = make_templates()
     app.mount("/static", RevalidatedStaticFiles(directory=str(STATIC_DIR)), name="static")
     guard = [Depends(login.curator)]  # signed in when a token is set; CSRF-safe changes
     app.include_router(login.router)
-    app.include_router(pages.router, dependencies=guard)
-    app.include_router(albums.router, dependencies=guard)
+    for pages in (projects, runs, clips, tracks, albums):
+        app.include_router(pages.router, dependencies=guard)

@@ -1,7 +1,8 @@
 """One context dataclass per page template (datasette's habit): what each template may use.
 
 Every field carries help text in its metadata (tests/web/test_pages.py checks that), so a template
-author can read here what a name means without reading the route. `PAGES` maps template → context.
+author can read here what a name means without reading the route. `PAGES` maps every template the
+routes render (pages and the partials they swap in) → its context.
 Rows shown inside pages are small dataclasses too; JSON handed to the page's script goes through
 `page_data` (a dict the template writes into a `<script type="application/json">` block).
 """
@@ -227,16 +228,66 @@ class TrackContext:
     page_data: dict[str, Any] = doc("JSON for the page script: track and its clips")
 
 
-PAGES: dict[str, type] = {
-    "projects.html": ProjectsContext,
-    "project.html": ProjectContext,
-    "run.html": RunContext,
-    "_run_live.html": RunContext,
-    "clips.html": ClipsContext,
-    "_clip_rows.html": ClipRowsContext,
-    "clip.html": ClipContext,
-    "track.html": TrackContext,
-}
+# -- album pages (app/web/albums.py) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlbumRow:
+    id: int = doc("album id")
+    title: str = doc("album title")
+    artist: str = doc("the band's new name")
+    tracks: int = doc("number of tracks")
+    duration_s: float = doc("total length with gaps and crossfades, seconds")
+    cover_url: str | None = doc("picked cover image, if any")
+
+
+@dataclass(frozen=True)
+class AlbumsContext:
+    """albums/index.html: a project's albums, a new album, the no-curation album."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    project: ProjectCard = doc("the project")
+    albums: list[AlbumRow] = doc("oldest first")
+    epochs: list[int] = doc("epochs of the latest run that has checkpoints (for the auto form)")
+    page_data: dict[str, Any] = doc("JSON for the page script: project id")
+
+
+@dataclass(frozen=True)
+class TitlesContext:
+    """albums/titles.html: generated titles to browse, search, pin and edit; a form to draw more."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    project: ProjectCard = doc("the project")
+    discography: int = doc("how many discography titles the chains learn from")
+    page_data: dict[str, Any] = doc("JSON for the page script: project id, first page of titles")
+
+
+@dataclass(frozen=True)
+class CoversContext:
+    """albums/covers.html: the gallery of generated covers, pick and crop; a form to make more."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    project: ProjectCard = doc("the project")
+    has_cover: bool = doc("an album cover was uploaded (needed by both methods)")
+    photos: int = doc("band photos uploaded (needed by the photos method)")
+    backends: list[str] = doc("style backends installed on this machine, best first")
+    page_data: dict[str, Any] = doc("JSON for the page script: project id, covers")
+
+
+@dataclass(frozen=True)
+class AlbumContext:
+    """albums/album.html: the album editor (order, titles, joins, cover, timeline, check,
+    transitions) and its exports."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    project: ProjectCard = doc("the album's project")
+    album_id: int = doc("album id")
+    page_data: dict[str, Any] = doc(
+        "JSON for the page script: album, project tracks, covers, title pool, exports"
+    )
+
+
+# -- sign-in (app/web/login.py) -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -247,3 +298,25 @@ class LoginContext:
     next_url: str = doc("where to go after signing in")
     error: str = doc("why the last attempt failed, or empty", default="")
     page_data: dict[str, str] = doc("JSON for the page script", default_factory=dict)
+
+
+# -- template → context -------------------------------------------------------------------------
+
+ALBUM_PAGES: dict[str, type] = {
+    "albums/index.html": AlbumsContext,
+    "albums/titles.html": TitlesContext,
+    "albums/covers.html": CoversContext,
+    "albums/album.html": AlbumContext,
+}
+PAGES: dict[str, type] = {
+    "projects.html": ProjectsContext,
+    "project.html": ProjectContext,
+    "run.html": RunContext,
+    "_run_live.html": RunContext,
+    "clips.html": ClipsContext,
+    "_clip_rows.html": ClipRowsContext,
+    "clip.html": ClipContext,
+    "track.html": TrackContext,
+    **ALBUM_PAGES,
+    "login.html": LoginContext,
+}

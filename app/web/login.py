@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from app import auth
 from app.api.deps import SettingsDep
 from app.web.contexts import Crumb, LoginContext
+from app.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,7 +21,8 @@ async def curator(request: Request, settings: SettingsDep) -> None:
     token = settings.api_token
     if token is not None and not auth.has_session(request, token):
         if request.method in auth.SAFE_METHODS:
-            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+            query = f"?{request.url.query}" if request.url.query else ""
+            target = quote(request.url.path + query)
             raise HTTPException(status_code=303, headers={"Location": f"/login?next={target}"})
         raise HTTPException(status_code=401, detail="sign in first (/login)")
     await auth.check_csrf(request, token)
@@ -28,8 +30,6 @@ async def curator(request: Request, settings: SettingsDep) -> None:
 
 @router.get("/login")
 def login_page(request: Request, settings: SettingsDep, next: str = "/projects") -> Response:
-    from app.web.pages import render
-
     if settings.api_token is None:
         return RedirectResponse(auth.safe_next(next), status_code=303)
     return render(request, "login.html", LoginContext([Crumb("Sign in")], auth.safe_next(next)))
@@ -42,8 +42,6 @@ async def login(
     token: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/projects",
 ) -> Response:
-    from app.web.pages import render
-
     expected = settings.api_token
     target = auth.safe_next(next)
     if expected is None:
@@ -54,8 +52,9 @@ async def login(
         return render(request, "login.html", ctx, status=401)
     response = RedirectResponse(target, status_code=303)
     secure = request.url.scheme == "https"
-    response.set_cookie(auth.SESSION_COOKIE, auth.session_value(expected), max_age=auth.SESSION_MAX_AGE_S,
-                        httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(auth.SESSION_COOKIE, auth.session_value(expected),
+                        max_age=auth.SESSION_MAX_AGE_S, httponly=True, samesite="lax",
+                        secure=secure)
     # Readable by our scripts, which copy it into the X-CSRF-Token header.
     response.set_cookie(auth.CSRF_COOKIE, auth.csrf_value(expected), max_age=auth.SESSION_MAX_AGE_S,
                         httponly=False, samesite="strict", secure=secure)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.web import STATIC_DIR, TEMPLATES_DIR
-from app.web.albums import ALBUM_PAGES
+from app.web.contexts import ALBUM_PAGES
 from tests.albums.conftest import Worker
 from tests.albums.factories import API, add_run, make_project, make_track, storage_of, upload_image
 from tests.model.test_titles import DISCOGRAPHY

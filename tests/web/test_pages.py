@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 import warnings
@@ -34,6 +35,21 @@ def test_every_context_field_has_help_text() -> None:
         assert (TEMPLATES_DIR / template).is_file(), template
         for f in dataclasses.fields(ctx):
             assert f.metadata.get("help"), f"{ctx.__name__}.{f.name} has no help text"
+
+
+def test_pages_maps_every_template_the_routes_render() -> None:
+    web = Path(__file__).resolve().parents[2] / "app" / "web"
+    rendered = {
+        node.args[1].value
+        for path in web.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        and node.func.id == "render" and len(node.args) > 1
+        and isinstance(node.args[1], ast.Constant)
+    }
+    pages = {p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob("[!_]*.html")}
+    assert rendered == set(PAGES)
+    assert pages <= set(PAGES)  # every full page (partials start with _) has its context
 
 
 def test_projects_page_lists_and_creates(client: TestClient, studio: Studio) -> None:

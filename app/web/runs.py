@@ -1,0 +1,88 @@
+"""A training run's page (live progress, the NLL curve, its epochs) and the part of it that is
+swapped in as training goes on; the project page's form that starts a run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.api.deps import QueueDep, ReadSessionDep, SessionDep
+from app.schemas.runs import RunConfigIn
+from app.services import clips, projects, runs
+from app.services.errors import InvalidInput
+from app.web import graphics
+from app.web.contexts import Crumb, EpochRow, RunContext
+from app.web.rendering import render, see_other
+from app.web.rows import project_card, run_row
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+def run_context(session: ReadSessionDep, run_id: int) -> RunContext:
+    run = runs.get_run(session, run_id)
+    project = projects.get_project(session, run.project_id)
+    job = runs.run_job(session, run)
+    per_epoch = clips.count_run_clips_by_epoch(session, run.id)
+    epochs = [
+        EpochRow(
+            epoch=c.epoch, step=c.step, train_nll=c.train_nll_bits, valid_nll=c.valid_nll_bits,
+            clips=per_epoch.get(c.epoch, 0),
+            browse_url=f"/projects/{project.id}/clips?"
+            + urlencode({"run": run.id, "epoch": c.epoch}),
+        )
+        for c in run.checkpoints
+    ]
+    return RunContext(
+        crumbs=[Crumb("Projects", "/projects"), Crumb(project.name, f"/projects/{project.id}"),
+                Crumb(f"Run {run.id}")],
+        project=project_card(session, project),
+        run=run_row(session, run),
+        error=run.error,
+        progress=job.progress if job else (1.0 if run.status == "succeeded" else 0.0),
+        message=job.message if job else "",
+        chart=graphics.nll_chart(runs.nll_rows(run)),
+        epochs=epochs,
+        page_data={
+            "run_id": run.id, "job_id": run.job_id, "status": run.status,
+            "live_url": f"/runs/{run.id}/live", "run_url": f"/api/v1/runs/{run.id}",
+            "events_url": f"/api/v1/jobs/{run.job_id}/events" if run.job_id else None,
+        },
+    )
+
+
+@router.get("/runs/{run_id}")
+def run_page(run_id: int, request: Request, session: ReadSessionDep) -> Response:
+    return render(request, "run.html", run_context(session, run_id))
+
+
+@router.get("/runs/{run_id}/live")
+def run_live(run_id: int, request: Request, session: ReadSessionDep) -> Response:
+    """The status, chart and epoch table alone: the run page swaps them in as training goes on."""
+    return render(request, "_run_live.html", run_context(session, run_id))
+
+
+@router.post("/projects/{project_id}/runs")
+def start_run(
+    project_id: int,
+    request: Request,
+    session: SessionDep,
+    queue: QueueDep,
+    preset: Annotated[str, Form(pattern="^(tiny|paper)$")] = "tiny",
+    epochs: Annotated[str, Form(max_length=6)] = "",
+    clips_per_epoch: Annotated[str, Form(max_length=4)] = "",
+) -> RedirectResponse:
+    try:
+        cfg = RunConfigIn.model_validate(
+            {
+                "preset": preset,
+                **({"epochs": int(epochs)} if epochs.strip() else {}),
+                **({"clips_per_epoch": int(clips_per_epoch)} if clips_per_epoch.strip() else {}),
+            }
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"run settings: {exc}") from None
+    run = runs.create_run(session, queue, project_id, cfg)
+    return see_other(f"/runs/{run.id}")
