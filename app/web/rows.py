@@ -7,7 +7,7 @@ from __future__ import annotations
 from app.api.deps import ReadSessionDep
 from app.catalog import Clip, Project, Run, Track
 from app.presenters import clip_out
-from app.services import clips, images, projects, tracks
+from app.services import clips, images, projects, runs, tracks
 from app.storage import Storage
 from app.web import graphics
 from app.web.contexts import ClipRow, ProjectCard, RunRow, TrackRow
@@ -27,9 +27,10 @@ def project_card(session: ReadSessionDep, project: Project) -> ProjectCard:
 
 
 def run_row(session: ReadSessionDep, run: Run) -> RunRow:
+    plan = runs.plan_of(run)
     return RunRow(
-        id=run.id, status=run.status, preset=str(run.config.get("preset", "")),
-        epochs_done=run.current_epoch, epochs=int(run.config.get("epochs", 0) or 0),
+        id=run.id, status=run.status, preset=plan.preset,
+        epochs_done=run.current_epoch, epochs=plan.epochs,
         clips=clips.count_run_clips(session, run.id),
         created=run.created_at.isoformat(timespec="seconds"), job_id=run.job_id,
     )
