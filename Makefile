@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: up test install bench clean
+.PHONY: up test lint install bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,7 +19,12 @@ install: $(STAMP)
 up: $(STAMP)
 	$(VENV)/bin/albumbot up --demo
 
-test: $(STAMP)
+# The checks that keep the shape (pyproject.toml: [tool.ruff], [tool.mypy]); `make test` runs them first.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app worker model tests benchmarks
+	$(VENV)/bin/mypy
+
+test: lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -80,7 +80,8 @@ class RequestBodyLimit:
             await self.app(scope, limited_receive, guarded_send)
         except ClientDisconnect:
             # Either our own 413 cut the body short, or the client went away: nothing to answer.
-            logger.info("request body not completed (%s)", "over limit" if rejected else "client left")
+            why = "over limit" if rejected else "client left"
+            logger.info("request body not completed (%s)", why)
 
 
 def _content_length(scope: Scope) -> int | None:

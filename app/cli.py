@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except (CliError, ValueError, FileNotFoundError) as exc:
-        print(f"albumbot {args.command}: error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"albumbot {args.command}: error: {exc}\n")
         return 2
 
 

@@ -38,8 +38,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=(
             "Migrate the catalog, then run the web app and two single-process workers (one for "
             "the gpu queue: training and generation; one for the cpu queue: titles, covers, "
-            "exports) as child processes, all data under one directory. Ctrl-C stops everything; a training "
-            "run in progress hands itself back to the queue and continues at the next start."
+            "exports) as child processes, all data under one directory. Ctrl-C stops everything; "
+            "a training run in progress hands itself back to the queue and continues at the next "
+            "start."
         ),
         epilog="Example: albumbot up --demo --port 8000 --data-dir ./data",
     )
@@ -192,7 +193,8 @@ def run_up(args: argparse.Namespace) -> int:
     # wait behind it.
     commands = {
         f"worker-{queue}": [
-            *cli, "worker", "--queues", queue, "--concurrency", "1", "--name", f"albumbot-{queue}@%h"
+            *cli, "worker", "--queues", queue, "--concurrency", "1",
+            "--name", f"albumbot-{queue}@%h",
         ]
         for queue in QUEUES
     } | {
@@ -214,7 +216,9 @@ def run_up(args: argparse.Namespace) -> int:
             )
         url = f"http://{_display_host(args.host)}:{args.port}/"
         if _wait_ready(url + "healthz", children, stop_signal):
-            print(f"albumbot studio: {url}  (API docs: {url}api/v1/docs; Ctrl-C stops)", flush=True)
+            docs = f"{url}api/v1/docs"
+            sys.stdout.write(f"albumbot studio: {url}  (API docs: {docs}; Ctrl-C stops)\n")
+            sys.stdout.flush()
         while not stop_signal:
             exited = {n: p.returncode for n, p in children.items() if p.poll() is not None}
             if exited:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def parse_range(header: str | None, size: int) -> RangeDecision:
     return satisfiable if count == 1 and satisfiable else Full()
 
 
-def _parse_spec(spec: str, size: int) -> Partial | None | bool:
+def _parse_spec(spec: str, size: int) -> Partial | None | Literal[False]:
     """A Partial, None when well-formed but unsatisfiable, False when malformed."""
     first, dash, last = spec.partition("-")
     first, last = first.strip(), last.strip()

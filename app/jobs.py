@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import TERMINAL_STATUSES, Job, Run, utcnow
@@ -127,8 +127,8 @@ def claim(
         update(Job)
         .where(claimable, Job.attempt >= max_attempts)
         .values(status="failed", error=reason, lease_owner=None, finished_at=now, updated_at=now)
-    ).rowcount
-    if gave_up:
+    )
+    if rows_matched(gave_up):
         session.commit()
         raise GaveUp(reason)
     attempt = session.execute(
@@ -298,7 +298,12 @@ def _fenced(session: Session, job_id: int, attempt: int, values: dict[str, Any])
         .where(Job.id == job_id, Job.attempt == attempt, Job.status == "running")
         .values(**values)
     )
-    return bool(result.rowcount)
+    return bool(rows_matched(result))
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (the typed view of `CursorResult.rowcount`)."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _end(session: Session, job_id: int, attempt: int, *, status: str, **values: Any) -> None:

@@ -5,10 +5,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 
@@ -32,7 +31,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "default": {
         "description": "an error, as an RFC 9457 problem (detail says what was wrong)",
         "model": Problem,
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
     }
 }
 
@@ -71,7 +72,9 @@ def create_app(settings: Settings, *, queue: TaskQueue | None = None) -> FastAPI
     app.state.queue = publisher
 
     auth = [Depends(require_token)] if settings.api_token else []
-    app.include_router(api_router(), prefix=API_PREFIX, dependencies=auth, responses=ERROR_RESPONSES)
+    app.include_router(
+        api_router(), prefix=API_PREFIX, dependencies=auth, responses=ERROR_RESPONSES
+    )
     app.include_router(health.router, include_in_schema=False)  # open /healthz for orchestrators
     install_pages(app)  # the studio's HTML pages and /static (open like /healthz; see app/web)
     problems.install(app)

@@ -21,7 +21,9 @@ AUDIO_TYPES = {
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 
-def file_response(request: Request, path: Path, media_type: str, *, ranges: bool = True) -> Response:
+def file_response(
+    request: Request, path: Path, media_type: str, *, ranges: bool = True
+) -> Response:
     """200/206/416 for GET, the same headers without a body for HEAD.
 
     `ETag` and `Last-Modified` come from the file's size and mtime: media files are never

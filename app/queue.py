@@ -64,7 +64,8 @@ class Sent:
 
 @dataclass
 class RecordingQueue:
-    """A TaskQueue for tests: remembers what would have been sent; `fail` simulates a dead broker."""
+    """A TaskQueue for tests: remembers what would have been sent; `fail` simulates a dead
+    broker."""
 
     sent: list[Sent] = field(default_factory=list)
     fail: bool = False

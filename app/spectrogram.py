@@ -24,7 +24,9 @@ _lock = threading.Lock()
 def _magma_like() -> list[int]:
     """A 256-entry black → purple → orange → pale-yellow palette (flattened RGB)."""
     stops = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
-    rgb = np.array([[0, 0, 4], [80, 18, 123], [182, 54, 121], [251, 136, 97], [252, 253, 191]], float)
+    rgb = np.array(
+        [[0, 0, 4], [80, 18, 123], [182, 54, 121], [251, 136, 97], [252, 253, 191]], float
+    )
     t = np.linspace(0, 1, 256)
     cols = np.stack([np.interp(t, stops, rgb[:, c]) for c in range(3)], axis=1)
     return np.round(cols).astype(np.uint8).reshape(-1).tolist()
@@ -33,7 +35,9 @@ def _magma_like() -> list[int]:
 PALETTE = _magma_like()
 
 
-def spectrogram_image(audio: np.ndarray, sample_rate: int, *, width: int = WIDTH, height: int = HEIGHT) -> Image.Image:
+def spectrogram_image(
+    audio: np.ndarray, sample_rate: int, *, width: int = WIDTH, height: int = HEIGHT
+) -> Image.Image:
     """A palette ('P') image, `width` × `height`: one STFT frame (Hann, N_FFT) per column, frames
     spread evenly over the signal, magnitudes in dB relative to the loudest bin."""
     x = np.asarray(audio, dtype=np.float32)

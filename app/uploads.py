@@ -127,7 +127,9 @@ class _Receiver:
             self.handle = None
 
 
-async def receive_multipart(request: Request, storage: Storage, limits: UploadLimits) -> ReceivedForm:
+async def receive_multipart(
+    request: Request, storage: Storage, limits: UploadLimits
+) -> ReceivedForm:
     """Read a multipart body into temp files. On any error every temp file is gone again."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data":

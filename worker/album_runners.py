@@ -77,7 +77,9 @@ def run_covers(rt: Runtime, lease: Lease, payload: CoversPayload) -> dict[str, A
             )
         )
     with lease.fenced() as session:
-        rows = covers.store_covers(session, project_id, lease.job_id, method, made, inputs.source_ids)
+        rows = covers.store_covers(
+            session, project_id, lease.job_id, method, made, inputs.source_ids
+        )
         ids = [r.id for r in rows]
     return {"cover_ids": ids, "backend": made[0].backend if made else None}
 

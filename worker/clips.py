@@ -116,7 +116,7 @@ def make_clips(
         for batch in todo:
             lease.check()
             paths = _generate(rt, lease, model, target, batch, have, seconds, temperature, device)
-            for index, path in zip(batch.indices, paths):
+            for index, path in zip(batch.indices, paths, strict=True):
                 if index not in have:
                     added += _store(
                         rt, lease, target, index, batch.seed, temperature, path, sample_rate

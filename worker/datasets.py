@@ -130,6 +130,7 @@ def _summary(manifest: Manifest, sources: Sequence[SourceFile]) -> dict[str, Any
         "silence_removed_s": manifest.silence.seconds_removed,
         "seconds": manifest.silence.seconds_after,
         "sources": [
-            {"name": s.name, "seconds": e.seconds} for s, e in zip(sources, manifest.sources)
+            {"name": s.name, "seconds": e.seconds}
+            for s, e in zip(sources, manifest.sources, strict=True)
         ],
     }

@@ -31,9 +31,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app import jobs
@@ -62,7 +61,7 @@ def requeue(
     now = utcnow()
     fence = (Job.id == job_id, Job.status == "running", Job.attempt == attempt)
     owned = Job.lease_owner.is_(None) if owner is None else Job.lease_owner == owner
-    stopped = _count(session.execute(
+    stopped = jobs.rows_matched(session.execute(
         update(Job)
         .where(*fence, owned, Job.cancel_requested.is_(True))
         .values(status="cancelled", lease_owner=None, finished_at=now, updated_at=now,
@@ -71,7 +70,7 @@ def requeue(
     if stopped:
         _mark_run(session, job_id, "cancelled")
         return "cancelled"
-    moved = _count(session.execute(
+    moved = jobs.rows_matched(session.execute(
         update(Job)
         .where(*fence, owned)
         .values(status="queued", lease_owner=None, heartbeat_at=None, updated_at=now,
@@ -81,11 +80,6 @@ def requeue(
         _mark_run(session, job_id, "queued")
         return "queued"
     return None
-
-
-def _count(result: Result[Any]) -> int:
-    """Rows matched by an UPDATE."""
-    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _mark_run(session: Session, job_id: int, status: str) -> None:

@@ -18,13 +18,13 @@ from worker.lease import execute
 
 
 @shared_task(name=RUN.task, bind=True)  # type: ignore[untyped-decorator]
-def run_training(self: Task, job_id: int) -> dict[str, Any] | None:  # type: ignore[type-arg]
+def run_training(self: Task, job_id: int) -> dict[str, Any] | None:
     """Prepare the dataset, train, and generate clips after every epoch (RunPayload)."""
     return execute(runtime_of(self.app), self.request.hostname, job_id, RUN, runners.run_training)
 
 
 @shared_task(name=GENERATE.task, bind=True)  # type: ignore[untyped-decorator]
-def generate_clips(self: Task, job_id: int) -> dict[str, Any] | None:  # type: ignore[type-arg]
+def generate_clips(self: Task, job_id: int) -> dict[str, Any] | None:
     """More clips from one checkpoint (GeneratePayload)."""
     rt = runtime_of(self.app)
     return execute(rt, self.request.hostname, job_id, GENERATE, runners.generate_more)

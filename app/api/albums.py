@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import (
@@ -15,6 +13,7 @@ from app.api.deps import (
     StorageDep,
 )
 from app.api.file_routes import add_file_route
+from app.api.problems import PROBLEM, Responses
 from app.api.urls import API_PREFIX, job_url
 from app.media import file_response
 from app.presenters import album_out
@@ -25,7 +24,6 @@ from app.services import albums
 from app.services import auto_album as auto_album_service
 
 router = APIRouter(tags=["albums"])
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def album_url(album_id: int) -> str:
@@ -89,7 +87,7 @@ def transition_audio(
     return file_response(request, path, "audio/wav")
 
 
-AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
+AUDIO_RESPONSES: Responses = {
     200: {"content": {"audio/wav": {}}, "description": "the rendered transition"},
     206: {"description": "the requested byte range"},
     404: {**PROBLEM, "description": "no such album, or n is not between 1 and tracks − 1"},

@@ -15,6 +15,7 @@ from app.api.deps import (
     StorageDep,
 )
 from app.api.file_routes import add_file_route
+from app.api.problems import PROBLEM
 from app.api.urls import job_url
 from app.media import file_response
 from app.presenters import cover_out
@@ -24,7 +25,6 @@ from app.schemas.jobs import JobOut
 from app.services import covers
 
 router = APIRouter(tags=["covers"])
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 @router.post(

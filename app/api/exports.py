@@ -15,6 +15,7 @@ from app.api.deps import (
     StorageDep,
 )
 from app.api.file_routes import add_file_route
+from app.api.problems import PROBLEM
 from app.api.urls import job_url
 from app.media import file_response
 from app.presenters import export_out
@@ -23,7 +24,6 @@ from app.schemas.exports import ExportIn, ExportOut
 from app.services import exports
 
 router = APIRouter(tags=["exports"])
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 @router.post(

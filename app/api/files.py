@@ -6,29 +6,35 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 
+from app.api.deps import ReadSessionDep, ResourceId, StorageDep
 from app.api.file_routes import add_file_route
-from app.api.deps import ReadSessionDep, StorageDep, ResourceId
+from app.api.problems import Responses
 from app.media import AUDIO_TYPES, IMAGE_TYPES, file_response
 from app.services import clips, images
 from app.services.errors import NotFound
 from app.storage import Storage
 
 router = APIRouter(tags=["media"])
-AUDIO_RESPONSES = {
+AUDIO_RESPONSES: Responses = {
     200: {"content": {"audio/wav": {}, "audio/flac": {}}, "description": "the whole file"},
     206: {"description": "the requested byte range"},
     416: {"description": "range not satisfiable; Content-Range: bytes */size"},
 }
 
 
-def clip_audio(clip_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
+def clip_audio(
+    clip_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep
+) -> Response:
     """A clip's audio. Honours `Range: bytes=...` (206/416) and `If-Range`; HEAD too."""
     clip = clips.get_clip(session, clip_id)
     media_type = AUDIO_TYPES.get(clip.audio_format.upper(), "application/octet-stream")
-    return file_response(request, _existing(storage, clip.audio_path, "clip audio", clip_id), media_type)
+    path = _existing(storage, clip.audio_path, "clip audio", clip_id)
+    return file_response(request, path, media_type)
 
 
-add_file_route(router, "/clips/{clip_id}/audio", clip_audio, name="clip_audio", responses=AUDIO_RESPONSES)
+add_file_route(
+    router, "/clips/{clip_id}/audio", clip_audio, name="clip_audio", responses=AUDIO_RESPONSES
+)
 
 
 @router.get(
@@ -36,7 +42,9 @@ add_file_route(router, "/clips/{clip_id}/audio", clip_audio, name="clip_audio", 
     response_class=Response,
     responses={200: {"content": {"application/json": {}}, "description": "waveform peaks"}},
 )
-def clip_peaks(clip_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
+def clip_peaks(
+    clip_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep
+) -> Response:
     """Waveform peaks JSON that wavesurfer.js (`peaks`, `duration`) and peaks.js/waveform-data
     (`version`, `data`, ...) both load."""
     clip = clips.get_clip(session, clip_id)
@@ -51,7 +59,9 @@ def clip_peaks(clip_id: ResourceId, request: Request, session: ReadSessionDep, s
     response_class=Response,
     responses={200: {"content": {"image/png": {}, "image/jpeg": {}}, "description": "the image"}},
 )
-def get_image(image_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep) -> Response:
+def get_image(
+    image_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep
+) -> Response:
     image = images.get_image(session, image_id)
     path = _existing(storage, image.path, "image", image_id)
     return file_response(request, path, IMAGE_TYPES[image.format], ranges=False)

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, ResourceId
+from app.api.deps import ReadSessionDep, ResourceId, SessionDep, SettingsDep
 from app.catalog import Job
 from app.schemas.jobs import JobOut
 from app.services import jobs
@@ -40,7 +40,9 @@ def cancel_job(job_id: ResourceId, session: SessionDep) -> JobOut:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "`job` events"}},
 )
-async def job_events(job_id: ResourceId, request: Request, settings: SettingsDep) -> StreamingResponse:
+async def job_events(
+    job_id: ResourceId, request: Request, settings: SettingsDep
+) -> StreamingResponse:
     """An `event: job` with the job's JSON now and on every change of status, progress,
     message, attempt or error; the stream ends after a terminal state."""
     factory: sessionmaker[Session] = request.app.state.read_session_factory

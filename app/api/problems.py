@@ -25,6 +25,9 @@ from app.services.errors import (
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+# OpenAPI `responses` of a route: status -> description and content.
+Responses = dict[int | str, dict[str, Any]]
+PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}  # a documented problem+json answer
 STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
@@ -52,7 +55,7 @@ def problem(
 def _status_of(exc: DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_OF:
-            return STATUS_OF[cls]  # type: ignore[index]
+            return STATUS_OF[cls]
     return 400
 
 
@@ -67,7 +70,8 @@ async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers is not None else None
+    return problem(exc.status_code, str(exc.detail), headers=headers)
 
 
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:

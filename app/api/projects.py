@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import ReadSessionDep, SessionDep, StorageDep, ResourceId
+from app.api.deps import ReadSessionDep, ResourceId, SessionDep, StorageDep
 from app.schemas.common import Page
 from app.schemas.projects import ProjectCreate, ProjectOut, ProjectUpdate
 from app.services import projects

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, SessionDep, ResourceId
+from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, ResourceId, SessionDep
+from app.api.problems import Responses
 from app.api.urls import job_url
 from app.schemas.common import Page
 from app.schemas.jobs import JobOut
@@ -12,7 +13,7 @@ from app.schemas.runs import CheckpointOut, GenerateIn, RunConfigIn, RunOut
 from app.services import runs
 
 router = APIRouter(tags=["runs"])
-ACCEPTED = {202: {"description": "queued; Location points at the job"}}
+ACCEPTED: Responses = {202: {"description": "queued; Location points at the job"}}
 
 
 @router.post(

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, StorageDep, ResourceId
+from app.api.deps import ReadSessionDep, ResourceId, SessionDep, SettingsDep, StorageDep
+from app.api.problems import PROBLEM
 from app.api.urls import image_url
 from app.catalog import SourceImage
 from app.schemas.common import Page
@@ -20,13 +21,13 @@ from app.settings import Settings
 from app.uploads import UploadLimits, receive_multipart
 
 router = APIRouter(tags=["sources"])
-PROBLEM = {"content": {"application/problem+json": {}}}
 
 
 def _multipart(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     # These handlers stream the body themselves, so FastAPI cannot infer the request schema.
     schema = {"type": "object", "properties": properties, "required": required}
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+    content = {"multipart/form-data": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def _ensure_project(session: Session, project_id: int) -> None:
@@ -37,7 +38,9 @@ def _ensure_project(session: Session, project_id: int) -> None:
 
 
 def _limits(settings: Settings) -> UploadLimits:
-    return UploadLimits(max_file_bytes=settings.max_upload_bytes, max_files=settings.max_upload_files)
+    return UploadLimits(
+        max_file_bytes=settings.max_upload_bytes, max_files=settings.max_upload_files
+    )
 
 
 @router.post(

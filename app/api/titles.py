@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, ResourceId, SessionDep
+from app.api.problems import PROBLEM
 from app.api.urls import job_url
 from app.presenters import title_outs
 from app.schemas.common import Page
@@ -19,7 +20,6 @@ from app.schemas.titles import TitleOut, TitlePatch, TitlesGenerateIn
 from app.services import titles
 
 router = APIRouter(tags=["titles"])
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"description": "queued; Location points at the job"},
     409: {**PROBLEM, "description": "the discography is too small to learn from"},

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import ReadSessionDep, ResourceId, SessionDep, StorageDep
 from app.api.file_routes import add_file_route
+from app.api.problems import PROBLEM, Responses
 from app.media import file_response
 from app.presenters import track_out, track_url
 from app.schemas.common import Page
@@ -26,8 +27,9 @@ from app.schemas.tracks import (
 from app.services import track_analysis, track_renders, tracks
 
 router = APIRouter(tags=["tracks"])
-PROBLEM = {"content": {"application/problem+json": {}}}
-EDL_ERRORS = {422: {**PROBLEM, "description": "invalid edit list; `errors` names each field"}}
+EDL_ERRORS: Responses = {
+    422: {**PROBLEM, "description": "invalid edit list; `errors` names each field"}
+}
 
 
 @router.post(
@@ -110,7 +112,7 @@ def track_audio(
     return file_response(request, track_renders.rendered_file(storage, job), "audio/wav")
 
 
-AUDIO_RESPONSES = {
+AUDIO_RESPONSES: Responses = {
     200: {"content": {"audio/wav": {}}, "description": "the rendered track"},
     206: {"description": "the requested byte range"},
     409: {**PROBLEM, "description": "the track is empty or a clip's audio is missing"},

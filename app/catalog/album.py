@@ -20,7 +20,9 @@ class Track(Timestamps, Base):
     __tablename__ = "tracks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(300), default="")
     edl: Mapped[list[Any]] = mapped_column(default=list)
     revision: Mapped[int] = mapped_column(default=1)
@@ -32,7 +34,9 @@ class Title(Timestamps, Base):
     __tablename__ = "titles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(String(500))
     position: Mapped[int] = mapped_column(default=0)
@@ -45,7 +49,9 @@ class Cover(Timestamps, Base):
     __tablename__ = "covers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     method: Mapped[str] = mapped_column(String(32))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -57,7 +63,9 @@ class Album(Timestamps, Base):
     __tablename__ = "albums"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     title: Mapped[str] = mapped_column(String(300))
     artist: Mapped[str] = mapped_column(String(300))
     cover_id: Mapped[int | None] = mapped_column(ForeignKey("covers.id", ondelete="SET NULL"))

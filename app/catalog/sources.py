@@ -44,7 +44,9 @@ class SourceTrack(Timestamps, Base):
     __tablename__ = "source_tracks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     display_name: Mapped[str] = mapped_column(String(255))  # sanitized client filename
     path: Mapped[str] = mapped_column(String(500), unique=True)
     format: Mapped[str] = mapped_column(String(16))  # libsndfile major format: WAV, FLAC, MP3...
@@ -77,7 +79,9 @@ class SourceImage(Timestamps, Base):
     __table_args__ = (CheckConstraint("role IN ('cover', 'photo')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str] = mapped_column(String(255))
     path: Mapped[str] = mapped_column(String(500), unique=True)

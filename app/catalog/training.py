@@ -26,11 +26,15 @@ class Run(Timestamps, Base):
     __table_args__ = (CheckConstraint(_STATUS_CHECK, name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     dataset_id: Mapped[int | None] = mapped_column(
         ForeignKey("datasets.id", ondelete="SET NULL"), index=True
     )
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     metrics: Mapped[list[Any]] = mapped_column(default=list)
@@ -90,7 +94,9 @@ class Clip(Timestamps, Base):
     checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoints.id", ondelete="CASCADE"))
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
     epoch: Mapped[int]
     index: Mapped[int]  # 0.. within the checkpoint
     seed: Mapped[int]
@@ -98,7 +104,8 @@ class Clip(Timestamps, Base):
     sample_rate: Mapped[int]  # Hz
     duration_s: Mapped[float]
     audio_path: Mapped[str] = mapped_column(String(500))
-    audio_format: Mapped[str] = mapped_column(String(16), default="WAV")  # as stored, sets Content-Type
+    # as stored; sets the Content-Type it is served with
+    audio_format: Mapped[str] = mapped_column(String(16), default="WAV")
     peaks_path: Mapped[str | None] = mapped_column(String(500))
     features: Mapped[dict[str, Any]] = mapped_column(default=dict)
     loudness_lufs: Mapped[float | None]  # None for digital silence

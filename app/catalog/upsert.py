@@ -9,8 +9,9 @@ its own earlier attempt) already inserted the row: the unique constraint is the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,14 +31,13 @@ def insert_ignore(
     Python (timestamps, empty JSON) are applied as for ORM inserts.
     """
     dialect = session.get_bind().dialect.name
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
-    if insert is None:
+    table = cast(Table, model.__table__)
+    stmt: sqlite.Insert | postgresql.Insert
+    if dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    elif dialect == "postgresql":
+        stmt = postgresql.insert(table)
+    else:
         raise NotImplementedError(f"insert_ignore does not support {dialect}")
-    table = model.__table__
-    stmt = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=list(key))
-        .returning(table.c.id)
-    )
-    return session.execute(stmt).scalar_one_or_none()
+    query = stmt.values(**values).on_conflict_do_nothing(index_elements=list(key))
+    return session.execute(query.returning(table.c.id)).scalar_one_or_none()

@@ -68,7 +68,7 @@ def decode(cls: type[T], data: Any, *, where: str = "") -> T:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ContractError(f"{where}: unknown fields {', '.join(unknown)}")
-    hints = _hints(cls)
+    hints = _hints(cls)  # type: ignore[arg-type]  # a class is hashable; mypy sees type[T]
     values = {}
     for name, f in fields.items():
         if name in data:

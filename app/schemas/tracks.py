@@ -65,7 +65,9 @@ class RevisionOut(BaseModel):
 
 
 class SnapOut(BaseModel):
-    times: list[float] = Field(description="each requested time snapped to its nearest zero crossing")
+    times: list[float] = Field(
+        description="each requested time snapped to its nearest zero crossing"
+    )
 
 
 class AlignIn(BaseModel):

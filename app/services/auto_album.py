@@ -165,7 +165,10 @@ def whole_clips(session: Session, clip_ids: Sequence[int]) -> list[AlbumPiece]:
             select(Clip.id, Clip.epoch, Clip.duration_s).where(Clip.id.in_(clip_ids))
         )
     }
-    return [AlbumPiece(i, rows[i].epoch, 0.0, rows[i].duration_s, rows[i].duration_s) for i in clip_ids]
+    return [
+        AlbumPiece(i, rows[i].epoch, 0.0, rows[i].duration_s, rows[i].duration_s)
+        for i in clip_ids
+    ]
 
 
 def edit_list(piece: AlbumPiece) -> EditList:
@@ -214,7 +217,9 @@ def materialize(
     session.flush()
     for track in made_tracks:  # revision 1's history, as for a track made in the studio
         tracks.write_revision(storage, track)
-    album = Album(project_id=project_id, title=album_title, artist=payload.artist, cover_id=cover_id)
+    album = Album(
+        project_id=project_id, title=album_title, artist=payload.artist, cover_id=cover_id
+    )
     album.items = [
         AlbumTrack(position=i, track_id=t.id, title=t.name, gap_s=payload.gap_s)
         for i, t in enumerate(made_tracks)

@@ -47,7 +47,8 @@ def dataset_folder(project_id: int, key: str) -> str:
 
 def find_dataset(session: Session, project_id: int, key: str) -> DatasetRow | None:
     row = session.execute(
-        select(Dataset.id, Dataset.status).where(Dataset.project_id == project_id, Dataset.key == key)
+        select(Dataset.id, Dataset.status)
+        .where(Dataset.project_id == project_id, Dataset.key == key)
     ).one_or_none()
     return None if row is None else DatasetRow(row.id, row.status)
 

@@ -32,8 +32,6 @@ from app.services.errors import Conflict, NotFound
 from app.services.jobs import scoped_key, submit
 from app.storage import Storage
 
-
-
 # -- API side -----------------------------------------------------------------------------------
 
 

@@ -72,7 +72,9 @@ def publish(session: Session, queue: TaskQueue, job: Job) -> None:
     try:
         queue.enqueue(job.task, job.id, queue=job.queue)
     except Exception as exc:  # noqa: BLE001 - any broker failure is recoverable the same way
-        logger.warning("could not publish job %d (%s); it stays queued for the sweeper", job.id, exc)
+        logger.warning(
+            "could not publish job %d (%s); it stays queued for the sweeper", job.id, exc
+        )
         session.execute(
             update(Job).where(Job.id == job.id).values(message="waiting for the broker")
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from app.contract.payloads import (
     AlbumPiece,
@@ -59,7 +59,8 @@ def run_plan(cfg: RunConfigIn) -> RunPlan:
     seed = cfg.seed if cfg.seed is not None else 0
     try:
         model_cfg: SampleRNNConfig = override(base.model, **model_changes)
-        train_cfg: TrainConfig = override(base.train, **{**cfg.train, "epochs": epochs, "seed": seed})
+        train_changes = {**cfg.train, "epochs": epochs, "seed": seed}
+        train_cfg: TrainConfig = override(base.train, **train_changes)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"engine config: {exc}") from None
     return RunPlan(
@@ -144,7 +145,7 @@ def auto_seconds(request: AutoAlbumIn) -> float | None:
     return request.seconds if request.seconds is not None else AUTO_SECONDS[request.mode]
 
 
-def auto_epoch(request: AutoAlbumIn) -> str | int:
+def auto_epoch(request: AutoAlbumIn) -> Literal["last", "all"] | int:
     if request.epoch is not None:
         return request.epoch
     return "all" if request.mode == "epochs" else "last"

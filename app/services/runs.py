@@ -4,6 +4,8 @@ checkpoints and on-demand clip generation.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 

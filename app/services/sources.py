@@ -26,7 +26,8 @@ def check_audio(file: ReceivedFile) -> AudioInfo:
     try:
         probe(file.path)
     except AudioError as exc:
-        raise UnsupportedMedia(f"{file.display_name}: {exc.reason}", file=file.display_name) from None
+        name = file.display_name
+        raise UnsupportedMedia(f"{name}: {exc.reason}", file=name) from None
     try:
         return validate(file.path)
     except AudioError as exc:

@@ -14,17 +14,18 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.catalog import Job, Title, utcnow
-from app.pagination import Cursor, decode_cursor, encode_cursor
 from app.contract.codec import ContractError
 from app.contract.kinds import TITLES, kind_named
 from app.contract.payloads import AutoAlbumPayload, TitlesPayload
+from app.pagination import Cursor, decode_cursor, encode_cursor
 from app.queue import TaskQueue
 from app.schemas.titles import TitlesGenerateIn
 from app.services.albums import clean_text
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.jobs import scoped_key, submit
 from app.services.plans import titles_payload
-from app.services.projects import get_project, list_titles as source_titles
+from app.services.projects import get_project
+from app.services.projects import list_titles as source_titles
 from model.titles import MIN_TITLES, normalize_title
 
 MAX_QUERY_CHARS = 200

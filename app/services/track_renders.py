@@ -100,7 +100,7 @@ def clip_files(
     rows = session.execute(
         select(Clip.id, Clip.audio_path).where(Clip.project_id == project_id, Clip.id.in_(ids))
     )
-    files = {clip_id: storage.path(key) for clip_id, key in rows}
+    files: dict[ClipId, Path] = {clip_id: storage.path(key) for clip_id, key in rows}
     problems = [
         EdlProblem(i, "clip_id", f"clip {item.clip_id!r} is not in this project")
         for i, item in enumerate(edl.items)

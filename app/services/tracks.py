@@ -49,6 +49,7 @@ def edl_problems(exc: EdlError) -> list[dict[str, Any]]:
     """EdlError.problems as JSON error entries that name the field (`items[2].end_s`)."""
     out = []
     for p in exc.problems:
+        loc: list[str | int]
         if p.index is None:
             field, loc = p.field, ["body", "edl", *p.field.split(".")]
         else:
@@ -109,7 +110,8 @@ def create_track(
 
 def list_tracks(session: Session, project_id: int) -> list[Track]:
     get_project(session, project_id)
-    return list(session.scalars(select(Track).where(Track.project_id == project_id).order_by(Track.id)))
+    query = select(Track).where(Track.project_id == project_id).order_by(Track.id)
+    return list(session.scalars(query))
 
 
 def get_track(session: Session, track_id: int, *, for_update: bool = False) -> Track:

@@ -172,7 +172,8 @@ def checkpoint_source(session: Session, checkpoint_id: int) -> CheckpointSource:
     if row is None:
         raise NotFound("checkpoint", checkpoint_id)
     epoch, key, run_id, project_id, config = row
-    return CheckpointSource(checkpoint_id, epoch, key, run_id, project_id, RunPlan.from_dict(config))
+    plan = RunPlan.from_dict(config)
+    return CheckpointSource(checkpoint_id, epoch, key, run_id, project_id, plan)
 
 
 def reserve_clip_indices(

@@ -34,7 +34,8 @@ def peaks_path(peaks: list[float], *, columns: int = THUMB_COLUMNS, height: floa
     # Whole units: a thumbnail is about 40 px tall, so finer coordinates only add bytes.
     top = [f"{round(c * scale)},{round(mid - max(a, 0.03) * mid)}" for c, a in enumerate(amps)]
     bottom = [
-        f"{round(c * scale)},{round(mid + max(a, 0.03) * mid)}" for c, a in reversed(list(enumerate(amps)))
+        f"{round(c * scale)},{round(mid + max(a, 0.03) * mid)}"
+        for c, a in reversed(list(enumerate(amps)))
     ]
     return "M" + "L".join(top + bottom) + "Z"
 
@@ -133,7 +134,9 @@ def nll_chart(rows: list[dict[str, Any]], *, width: int = 640, height: int = 220
     series = []
     for key, label, css in names:
         pts = [
-            ChartPoint(round(sx(r["epoch"]), 1), round(sy(r[key]), 1), int(r["epoch"]), float(r[key]))
+            ChartPoint(
+                round(sx(r["epoch"]), 1), round(sy(r[key]), 1), int(r["epoch"]), float(r[key])
+            )
             for r in rows
             if r.get(key) is not None
         ]

@@ -20,11 +20,19 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.catalog import Clip
 from app.audio.tags import tag_text
+from app.catalog import Clip
 from model.loudness import integrated_lufs, true_peak_dbtp
 from tests.albums.conftest import Worker
-from tests.albums.factories import API, add_run, job, make_project, make_track, storage_of, upload_image
+from tests.albums.factories import (
+    API,
+    add_run,
+    job,
+    make_project,
+    make_track,
+    storage_of,
+    upload_image,
+)
 
 HOSTILE = "../../x"
 LONG = "Very Long: " + "ä/\\b" * 72 + "\x00end"  # 300 characters with separators and a NUL
@@ -110,7 +118,7 @@ def test_the_release_zip_is_mastered_tagged_safe_and_documented(
 
     cover = zf.read(f"{root}/cover.jpg")
     assert Image.open(io.BytesIO(cover)).size == (1400, 1400)
-    for number, (name, title) in enumerate(zip(flacs, (HOSTILE, LONG)), start=1):
+    for number, (name, title) in enumerate(zip(flacs, (HOSTILE, LONG), strict=True), start=1):
         tags = FLAC(io.BytesIO(zf.read(name)))
         assert tags["TITLE"] == [tag_text(title)] and "\x00" not in tags["TITLE"][0]
         assert tags["ARTIST"] == ["Dadabots"] and tags["ALBUM"] == ["Deep Bot"]

@@ -18,7 +18,15 @@ from app.catalog import Clip
 from app.migrate import upgrade
 from app.settings import Settings
 from tests.albums.conftest import Worker
-from tests.albums.factories import API, add_run, job, make_project, make_track, storage_of, upload_image
+from tests.albums.factories import (
+    API,
+    add_run,
+    job,
+    make_project,
+    make_track,
+    storage_of,
+    upload_image,
+)
 from tests.model.test_titles import DISCOGRAPHY
 
 pytestmark = pytest.mark.postgres

@@ -14,7 +14,14 @@ from tests.albums.factories import image_bytes
 from tests.model.test_titles import DISCOGRAPHY
 from tests.worker.conftest import Stack
 from tests.worker.harness import (
-    API, clips_of, get, new_project, start_run, tiny_run, wait_for, wait_run,
+    API,
+    clips_of,
+    get,
+    new_project,
+    start_run,
+    tiny_run,
+    wait_for,
+    wait_run,
 )
 
 TERMINAL = ("succeeded", "failed", "cancelled")

@@ -219,9 +219,10 @@ def test_upload_images(client: TestClient, pid: int) -> None:
 
 
 def _truncated_jpeg() -> bytes:
-    from PIL import Image
     import io
+
     import numpy as np
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)).save(buf, "JPEG")

@@ -180,7 +180,7 @@ def test_zero_crossing_snap(client: TestClient, studio: dict[str, int]) -> None:
     r = client.get(f"{API}/clips/{studio['a']}/zero-crossings", params={"t": [0.1013, 1.5]})
     assert r.status_code == 200, r.text
     times = r.json()["times"]
-    for want, got in zip((0.1013, 1.5), times):
+    for want, got in zip((0.1013, 1.5), times, strict=True):
         assert abs(got * 440 - round(got * 440)) * (SR / 440) <= 1  # within a sample of a crossing
         assert abs(got - want) <= 0.005
     assert client.get(f"{API}/clips/999/zero-crossings", params={"t": 1}).status_code == 404

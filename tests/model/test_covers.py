@@ -70,7 +70,8 @@ def tiny_vgg19_weights(path: Path) -> Path:
     g = torch.Generator().manual_seed(0)
     state, in_ch = {}, 3
     widths = [w for w in VGG19_LAYOUT if w != "M"]
-    for (index, name), width in zip([n for n in _vgg_names() if n[1].startswith("conv")], widths):
+    convs = [n for n in _vgg_names() if n[1].startswith("conv")]
+    for (index, _name), width in zip(convs, widths, strict=True):
         out_ch = width // 16
         state[f"features.{index}.weight"] = torch.randn(out_ch, in_ch, 3, 3, generator=g) * 0.3
         state[f"features.{index}.bias"] = torch.zeros(out_ch)

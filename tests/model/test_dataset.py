@@ -102,7 +102,7 @@ def test_prepare_cuts_evenly_spread_overlapping_chunks(tmp_path, album):
     # Chunk i of the album starts at round(i * (L - C) / (N - 1)): 4 s of stride over 6 gaps.
     starts = sorted(round(c.album_offset_s * SR) for c in m.chunks)
     assert starts == [round(i * (5 * SR - SR) / 6) for i in range(7)]
-    assert all(b - a < SR for a, b in zip(starts, starts[1:]))  # neighbours overlap
+    assert all(b - a < SR for a, b in zip(starts, starts[1:], strict=False))  # neighbours overlap
     # Each chunk holds exactly that slice of the album (to 16-bit precision).
     for c in m.chunks:
         x, sr = sf.read(out / c.file, dtype="float32")

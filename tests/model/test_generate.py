@@ -105,7 +105,7 @@ def test_clips_are_written_while_generating_and_renamed_at_the_end(model, tmp_pa
         audio = generate(model, n=2, seconds=0.3, seed=2, block_seconds=0.1, on_block=on_block)
     assert seen_partial[0] == [f".clip-0.{ext}.part", f".clip-1.{ext}.part"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in paths]
-    for p, clip in zip(paths, audio):
+    for p, clip in zip(paths, audio, strict=True):
         data, sr = sf.read(p, dtype="float32")
         assert sf.info(p).format == fmt and sr == 16000 and data.shape == clip.shape
         assert np.abs(data - clip).max() < 1e-4  # 16-bit PCM

@@ -11,7 +11,14 @@ import soundfile as sf
 
 from tests.worker.conftest import Stack
 from tests.worker.harness import (
-    API, clips_of, get, new_project, run_state, start_run, tiny_run, wait_for,
+    API,
+    clips_of,
+    get,
+    new_project,
+    run_state,
+    start_run,
+    tiny_run,
+    wait_for,
 )
 
 TERMINAL = ("succeeded", "failed", "cancelled")

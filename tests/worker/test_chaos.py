@@ -18,7 +18,14 @@ from app.db import make_engine, session_factory
 from app.main import create_app
 from tests.worker.conftest import Stack, make_stack
 from tests.worker.harness import (
-    clips_of, get, new_project, run_state, start_run, tiny_run, wait_for, wait_run,
+    clips_of,
+    get,
+    new_project,
+    run_state,
+    start_run,
+    tiny_run,
+    wait_for,
+    wait_run,
 )
 
 pytestmark = pytest.mark.slow

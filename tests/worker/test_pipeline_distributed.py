@@ -9,7 +9,14 @@ from app.catalog import Job
 from app.db import make_engine, session_factory
 from tests.worker.conftest import Stack
 from tests.worker.harness import (
-    clips_of, get, new_project, run_state, start_run, tiny_run, wait_for, wait_run,
+    clips_of,
+    get,
+    new_project,
+    run_state,
+    start_run,
+    tiny_run,
+    wait_for,
+    wait_run,
 )
 from tests.worker.scenarios import check_pipeline
 

@@ -12,7 +12,15 @@ from app.catalog import SourceTrack
 from app.db import make_engine, session_factory
 from tests.worker.conftest import Stack
 from tests.worker.harness import (
-    API, clips_of, get, new_project, run_state, start_run, tiny_run, wait_for, wait_run,
+    API,
+    clips_of,
+    get,
+    new_project,
+    run_state,
+    start_run,
+    tiny_run,
+    wait_for,
+    wait_run,
 )
 from tests.worker.scenarios import check_pipeline
 

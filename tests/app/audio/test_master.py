@@ -3,7 +3,6 @@ import pytest
 import soundfile as sf
 
 from app.audio.limiter import gain_curve, limit_true_peak, sliding_min
-from model.loudness import integrated_lufs, oversampled_peaks, true_peak_dbtp
 from app.audio.master import (
     TrackToCheck,
     check_tracks,
@@ -13,6 +12,7 @@ from app.audio.master import (
     write_flac,
     write_wav,
 )
+from model.loudness import integrated_lufs, oversampled_peaks, true_peak_dbtp
 
 
 def _music(seconds: float, sr: int, seed: int, channels: int = 1) -> np.ndarray:
@@ -47,7 +47,7 @@ def test_album_is_mastered_to_minus_14_lufs_under_minus_1_dbtp_in_24_bit_flac(
     album, tmp_path
 ) -> None:
     tracks, rates = album
-    before = [integrated_lufs(to_export_format(t, r), 44100) for t, r in zip(tracks, rates)]
+    before = [integrated_lufs(to_export_format(t, r), 44100) for t, r in zip(tracks, rates, strict=True)]
     mastered = master_album(tracks, rates)
     paths = [
         write_flac(tmp_path / f"{i:02d}.flac", y, mastered.sample_rate)
@@ -72,7 +72,7 @@ def test_album_is_mastered_to_minus_14_lufs_under_minus_1_dbtp_in_24_bit_flac(
     assert np.diff(after) == pytest.approx(np.diff(before), abs=0.5)
     assert after[0] - after[2] > 5.0
     assert mastered.limiter[0].max_reduction_db > 0.3  # the ceiling did bite
-    for m, d in zip(mastered.measurements, decoded):
+    for m, d in zip(mastered.measurements, decoded, strict=True):
         assert m.integrated_lufs == pytest.approx(integrated_lufs(d, 44100), abs=0.01)
         assert m.true_peak_dbtp <= -1.0
     assert [m.duration_s for m in mastered.measurements] == pytest.approx([8.0, 7.0, 6.0], abs=1e-3)

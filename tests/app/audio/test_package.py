@@ -53,7 +53,7 @@ ALBUM = AlbumMeta(
 
 
 def _tracks(masters: list[Path]) -> list[ReleaseTrack]:
-    return [ReleaseTrack(title=t, flac_path=p) for t, p in zip(HOSTILE_TITLES, masters)]
+    return [ReleaseTrack(title=t, flac_path=p) for t, p in zip(HOSTILE_TITLES, masters, strict=True)]
 
 
 def _safe_member(name: str) -> bool:

@@ -10,10 +10,10 @@ import soundfile as sf
 from PIL import Image
 
 from app.audio.edl import EditList
-from model.loudness import integrated_lufs, true_peak_dbtp
 from app.audio.master import TrackToCheck, check_tracks, master_album, write_flac
 from app.audio.package import AlbumMeta, ReleaseTrack, build_release_zip
 from app.audio.render import render_track
+from model.loudness import integrated_lufs, true_peak_dbtp
 
 CLIP_SR = 16000  # SampleRNN output: 16 kHz mono
 
