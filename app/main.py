@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from app.api import api_router, health, problems
+from app.api import accepted, api_router, health, problems
 from app.api.deps import require_token
 from app.api.urls import API_PREFIX
 from app.body_limit import RequestBodyLimit
@@ -78,6 +78,8 @@ def create_app(settings: Settings, *, queue: TaskQueue | None = None) -> FastAPI
     app.include_router(health.router, include_in_schema=False)  # open /healthz for orchestrators
     install_pages(app)  # the studio's HTML pages and /static (open like /healthz; see app/web)
     problems.install(app)
+    accepted.document(app)
+    app.add_middleware(accepted.RetryAfterOnAccepted)
     app.add_middleware(
         RequestBodyLimit,
         default_limit=settings.max_body_bytes,

@@ -106,6 +106,10 @@ def album_out(session: Session, album: Album) -> AlbumOut:
             "cover_url": cover_image_url(cover) if cover is not None else None,
             "tracks": [AlbumTrackOut.model_validate(s, from_attributes=True) for s in slots],
             "duration_s": total, "created_at": album.created_at, "updated_at": album.updated_at,
+            "album_artist": album.album_artist, "release_date": album.release_date,
+            "genre": album.genre, "label": album.label, "comment": album.comment,
+            "upc": album.upc, "disc_number": album.disc_number, "disc_total": album.disc_total,
+            "track_total": len(slots),
         }
     )
 

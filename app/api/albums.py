@@ -69,9 +69,11 @@ def check_album(
     album_id: ResourceId, session: ReadSessionDep, storage: StorageDep
 ) -> AlbumCheckOut:
     """Render every track and list what would get the album refused: tracks under 30 s, over
-    10 s of silence at either end, clipping, missing titles, no cover. Empty list: ready."""
-    problems = albums.check_album(session, storage, album_id)
-    return AlbumCheckOut(ok=not problems, problems=problems)
+    10 s of silence at either end, clipping, missing titles, no cover, an ISRC on two tracks.
+    No problems: ready. `warnings` name metadata distributors ask for (date, genre, label,
+    UPC, composers, ISRCs) that is not given; they do not stop an export."""
+    problems, warnings = albums.check_release(session, storage, album_id)
+    return AlbumCheckOut(ok=not problems, problems=problems, warnings=warnings)
 
 
 def transition_audio(

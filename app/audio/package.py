@@ -5,9 +5,11 @@ Layout (``NN`` is the track number, zero-padded to two digits or more)::
     Artist - Album (YYYY)/
       NN - Title.flac        24-bit masters as given, tagged, front cover embedded
       cover.jpg
+      album.flac, album.cue  when "continuous" is asked for: the tracks back to back in one
+                             file and its cue sheet (app/audio/cue.py)
       mp3/NN - Title.mp3     when "mp3" is asked for and ffmpeg is installed (ID3v2.4 + APIC)
       distributor/NN.wav     when "wav" is asked for: untagged, 16-bit (dithered) or 24-bit
-      tracklist.txt
+      tracklist.txt          start time and length of every track
       manifest.json          the caller's manifest + "files" (name, bytes, sha256) + "notes"
 
 Every name comes from `app.audio.names.safe_name`, so hostile titles cannot escape the folder.
@@ -32,11 +34,12 @@ from typing import Any
 
 import soundfile as sf
 
+from app.audio import cue
 from app.audio.master import write_wav
 from app.audio.names import safe_name
 from app.audio.tags import CoverArt, TrackTags, encode_mp3, find_ffmpeg, tag_flac, tag_mp3, tag_text
 
-FORMATS = frozenset({"flac", "mp3", "wav"})
+FORMATS = frozenset({"flac", "mp3", "wav", "continuous"})
 NO_FFMPEG_NOTE = "MP3 listening copies were not made: ffmpeg is not installed on the export worker."
 COPY_CHUNK = 1 << 20
 _AUTO = "auto"
@@ -55,7 +58,11 @@ class AlbumMeta:
     album_artist: str = ""  # defaults to `artist`
     date: str = ""  # defaults to `year`
     genre: str = ""
-    comment: str = ""  # provenance line written into every file's COMMENT
+    comment: str = ""  # written into every file's COMMENT (e.g. a provenance line)
+    label: str = ""
+    barcode: str = ""  # UPC/EAN digits
+    disc_number: int | None = None
+    disc_total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,10 @@ class ReleaseTrack:
     title: str
     flac_path: Path  # the mastered track (e.g. `master.write_flac`); copied, never modified
     comment: str = ""  # per-track provenance; the album comment when empty
+    composer: str = ""
+    isrc: str = ""
+    credits: tuple[tuple[str, str], ...] = ()  # (role, name): app/audio/tags.py CREDIT_FRAMES
+    gap_after: int = 0  # samples of silence the join after this track put at its file's end
 
 
 @dataclass(frozen=True)
@@ -129,7 +140,7 @@ def build_release_zip(
         files: list[tuple[str, Path]] = []  # (member name, staged file), in zip order
         mp3s: list[tuple[str, Path]] = []
         wavs: list[tuple[str, Path]] = []
-        listing: list[tuple[int, str, float]] = []
+        lengths: list[int] = []
         for number, track in enumerate(tracks, start=1):
             staged = staging / f"{number:04d}.flac"
             shutil.copyfile(track.flac_path, staged)
@@ -138,7 +149,7 @@ def build_release_zip(
             files.append(
                 (f"{folder}/{track_file_name(number, total, track.title, '.flac')}", staged)
             )
-            listing.append((number, track.title, sf.info(staged).duration))
+            lengths.append(sf.info(str(staged)).frames)
             if "mp3" in formats and ffmpeg_path is not None:
                 mp3 = staging / f"{number:04d}.mp3"
                 encode_mp3(staged, mp3, ffmpeg=ffmpeg_path)
@@ -154,9 +165,17 @@ def build_release_zip(
             cover_file = staging / "cover.jpg"
             cover_file.write_bytes(cover.data)
             files.append((f"{folder}/cover.jpg", cover_file))
+        spans = _cue_tracks(album, tracks, lengths)
+        rate = sf.info(str(files[0][1])).samplerate
+        if "continuous" in formats:
+            files += _continuous(staging, folder, album, [p for _, p in files[:total]], spans,
+                                 rate, cover)
         files += mp3s + wavs
         tracklist = staging / "tracklist.txt"
-        tracklist.write_text(_tracklist(album, listing), encoding="utf-8")
+        tracklist.write_text(
+            cue.tracklist(_heading(album), spans, rate, continuous="continuous" in formats),
+            encoding="utf-8",
+        )
         files.append((f"{folder}/tracklist.txt", tracklist))
 
         date_time: DateTime = (
@@ -191,10 +210,62 @@ def _track_tags(album: AlbumMeta, track: ReleaseTrack, number: int, total: int) 
         album_artist=album.album_artist or album.artist,
         track_number=number,
         track_total=total,
-        date=album.date or (str(album.year) if album.year else ""),
+        date=_date(album),
         comment=track.comment or album.comment,
         genre=album.genre,
+        disc_number=album.disc_number,
+        disc_total=album.disc_total,
+        isrc=track.isrc,
+        composer=track.composer,
+        label=album.label,
+        barcode=album.barcode,
+        credits=track.credits,
     )
+
+
+def _date(album: AlbumMeta) -> str:
+    return album.date or (str(album.year) if album.year else "")
+
+
+def _heading(album: AlbumMeta) -> str:
+    year = f" ({album.year})" if album.year else ""
+    return f"{tag_text(album.artist)} - {tag_text(album.title)}{year}"
+
+
+def _cue_tracks(
+    album: AlbumMeta, tracks: Sequence[ReleaseTrack], lengths: Sequence[int]
+) -> list[cue.CueTrack]:
+    placed = cue.layout(lengths, [t.gap_after for t in tracks])
+    return [
+        cue.CueTrack(
+            number=n, title=tag_text(t.title) or f"Track {n}", performer=album.artist,
+            start=start, length=length, gap_start=gap_start, songwriter=t.composer, isrc=t.isrc,
+        )
+        for n, (t, (start, length, gap_start)) in enumerate(zip(tracks, placed, strict=True), 1)
+    ]
+
+
+def _continuous(
+    staging: Path, folder: str, album: AlbumMeta, flacs: Sequence[Path],
+    spans: Sequence[cue.CueTrack], rate: int, cover: CoverArt | None,
+) -> list[tuple[str, Path]]:
+    """album.flac (tagged as the album, one file) and album.cue, as (member, staged file)."""
+    joined = cue.write_continuous(flacs, staging / cue.CONTINUOUS_NAME)
+    artist = album.album_artist or album.artist
+    tag_flac(joined, TrackTags(
+        title=album.title, artist=album.artist, album=album.title, album_artist=artist,
+        track_number=1, track_total=1, date=_date(album), comment=album.comment,
+        genre=album.genre, disc_number=album.disc_number, disc_total=album.disc_total,
+        label=album.label, barcode=album.barcode,
+    ), cover)
+    sheet = staging / cue.CUE_NAME
+    meta = cue.CueAlbum(
+        title=album.title, performer=artist, date=_date(album), genre=album.genre,
+        comment=album.comment, label=album.label, barcode=album.barcode,
+        disc_number=album.disc_number, disc_total=album.disc_total,
+    )
+    sheet.write_text(cue.cue_sheet(meta, spans, rate), encoding="utf-8", newline="")
+    return [(f"{folder}/{cue.CONTINUOUS_NAME}", joined), (f"{folder}/{cue.CUE_NAME}", sheet)]
 
 
 def _distributor_wav(flac: Path, wav: Path, *, bits: int, seed: int) -> None:
@@ -206,30 +277,11 @@ def _distributor_wav(flac: Path, wav: Path, *, bits: int, seed: int) -> None:
     write_wav(wav, data.T, sr, bits=bits, seed=seed)
 
 
-def _tracklist(album: AlbumMeta, listing: Sequence[tuple[int, str, float]]) -> str:
-    year = f" ({album.year})" if album.year else ""
-    lines = [f"{tag_text(album.artist)} - {tag_text(album.title)}{year}", ""]
-    width = max(2, len(str(len(listing))))
-    for number, title, seconds in listing:
-        lines.append(
-            f"{str(number).zfill(width)}. {tag_text(title) or f'Track {number}'}  {_clock(seconds)}"
-        )
-    lines += ["", f"Total {_clock(sum(s for _, _, s in listing))}"]
-    return "\n".join(lines) + "\n"
-
-
-def _clock(seconds: float) -> str:
-    s = round(seconds)
-    return (
-        f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-    )
-
-
 def _add(zf: zipfile.ZipFile, name: str, path: Path, date_time: DateTime) -> dict[str, Any]:
     """Stream `path` into the zip as `name`; return its manifest entry."""
     info = zipfile.ZipInfo(name, date_time=date_time)
     info.compress_type = (
-        zipfile.ZIP_DEFLATED if name.endswith((".txt", ".json")) else zipfile.ZIP_STORED
+        zipfile.ZIP_DEFLATED if name.endswith((".txt", ".json", ".cue")) else zipfile.ZIP_STORED
     )
     info.external_attr = 0o644 << 16
     size = path.stat().st_size

@@ -1,9 +1,13 @@
 """Tags and cover art in exported files (mutagen), and MP3 listening copies (ffmpeg).
 
 FLAC: Vorbis comments ``TITLE, ARTIST, ALBUM, ALBUMARTIST, TRACKNUMBER, TRACKTOTAL, DATE`` (+
-``DISCNUMBER, DISCTOTAL, GENRE, COMMENT, ISRC`` when given) and one METADATA_BLOCK_PICTURE of
-type 3 (front cover). MP3: ID3v2.4 ``TIT2, TPE1, TALB, TPE2, TRCK "n/N", TDRC`` (+ ``TPOS, TCON,
-COMM, TSRC``) and ``APIC`` type 3. Existing tags are replaced, so tagging twice gives the same file.
+``DISCNUMBER, DISCTOTAL, GENRE, COMMENT, ISRC, COMPOSER, LABEL`` and ``ORGANIZATION`` (the
+label, as the Vorbis comment spec names it), ``BARCODE`` when given) and one
+METADATA_BLOCK_PICTURE of type 3 (front cover). MP3: ID3v2.4 ``TIT2, TPE1, TALB, TPE2,
+TRCK "n/N", TDRC`` (+ ``TPOS "n/N", TCON, COMM, TSRC, TCOM, TPUB, TXXX:BARCODE``) and ``APIC``
+type 3. Credits follow MusicBrainz Picard's mapping (`CREDIT_FRAMES`): the upper-case role as a
+Vorbis comment; in ID3v2.4 an involved-people pair (``TIPL``) or the role's own frame.
+Existing tags are replaced, so tagging twice gives the same file.
 """
 
 # mutagen ships no type hints; its constructors and methods are untyped calls.
@@ -24,19 +28,37 @@ from mutagen.id3 import (
     COMM,
     ID3,
     TALB,
+    TCOM,
     TCON,
     TDRC,
+    TEXT,
+    TIPL,
     TIT2,
     TPE1,
     TPE2,
+    TPE3,
+    TPE4,
     TPOS,
+    TPUB,
     TRCK,
     TSRC,
+    TXXX,
     PictureType,
 )
 from PIL import Image
 
 FFMPEG_TIMEOUT_S = 900
+# credit role -> its ID3v2.4 home: ("TIPL", involvement) pairs, or a text frame of its own
+CREDIT_FRAMES: dict[str, tuple[str, str]] = {
+    "producer": ("TIPL", "producer"),
+    "engineer": ("TIPL", "engineer"),
+    "mixer": ("TIPL", "mix"),
+    "arranger": ("TIPL", "arranger"),
+    "lyricist": ("TEXT", ""),
+    "remixer": ("TPE4", ""),
+    "conductor": ("TPE3", ""),
+    "writer": ("TXXX", "Writer"),
+}
 
 
 class TaggingError(ValueError):
@@ -57,6 +79,10 @@ class TrackTags:
     disc_number: int | None = None
     disc_total: int | None = None
     isrc: str = ""
+    composer: str = ""
+    label: str = ""
+    barcode: str = ""  # the release's UPC/EAN
+    credits: tuple[tuple[str, str], ...] = ()  # (role, name), roles of CREDIT_FRAMES
 
 
 @dataclass(frozen=True)
@@ -104,11 +130,20 @@ def tag_flac(path: Path, tags: TrackTags, cover: CoverArt | None = None) -> None
         "ISRC": tags.isrc,
         "DISCNUMBER": "" if tags.disc_number is None else str(tags.disc_number),
         "DISCTOTAL": "" if tags.disc_total is None else str(tags.disc_total),
+        "COMPOSER": tags.composer,
+        "LABEL": tags.label,
+        "ORGANIZATION": tags.label,
+        "BARCODE": tags.barcode,
     }
     for key, value in fields.items():
         text = tag_text(value)
         if text:
             audio[key] = [text]
+    for role, name in tags.credits:
+        if role not in CREDIT_FRAMES:
+            raise TaggingError(f"unknown credit role {role!r} (known: {sorted(CREDIT_FRAMES)})")
+        if tag_text(name):
+            audio[role.upper()] = [*audio.get(role.upper(), []), tag_text(name)]
     if cover is not None:
         picture = Picture()
         picture.type = PictureType.COVER_FRONT  # 3
@@ -140,6 +175,13 @@ def tag_mp3(path: Path, tags: TrackTags, cover: CoverArt | None = None) -> None:
         id3.add(COMM(encoding=enc, lang="eng", desc="", text=tag_text(tags.comment)))
     if tags.isrc:
         id3.add(TSRC(encoding=enc, text=tag_text(tags.isrc)))
+    if tags.composer:
+        id3.add(TCOM(encoding=enc, text=tag_text(tags.composer)))
+    if tags.label:
+        id3.add(TPUB(encoding=enc, text=tag_text(tags.label)))
+    if tags.barcode:
+        id3.add(TXXX(encoding=enc, desc="BARCODE", text=tag_text(tags.barcode)))
+    _add_credits(id3, tags.credits)
     if cover is not None:
         id3.add(
             APIC(
@@ -151,6 +193,31 @@ def tag_mp3(path: Path, tags: TrackTags, cover: CoverArt | None = None) -> None:
             )
         )
     id3.save(path, v2_version=4)
+
+
+def _add_credits(id3: ID3, credits: tuple[tuple[str, str], ...]) -> None:
+    """Credits into TIPL pairs and the roles' own frames (several names: several values)."""
+    people: list[list[str]] = []
+    own: dict[tuple[str, str], list[str]] = {}
+    for role, name in credits:
+        if role not in CREDIT_FRAMES:
+            raise TaggingError(f"unknown credit role {role!r} (known: {sorted(CREDIT_FRAMES)})")
+        frame, involvement = CREDIT_FRAMES[role]
+        if not tag_text(name):
+            continue
+        if frame == "TIPL":
+            people.append([involvement, tag_text(name)])
+        else:
+            own.setdefault((frame, involvement), []).append(tag_text(name))
+    enc = 3
+    if people:
+        id3.add(TIPL(encoding=enc, people=people))
+    frames = {"TEXT": TEXT, "TPE3": TPE3, "TPE4": TPE4}
+    for (frame, desc), names in own.items():
+        if frame == "TXXX":
+            id3.add(TXXX(encoding=enc, desc=desc, text=names))
+        else:
+            id3.add(frames[frame](encoding=enc, text=names))
 
 
 def find_ffmpeg() -> str | None:

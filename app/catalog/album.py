@@ -60,6 +60,13 @@ class Cover(Timestamps, Base):
 
 
 class Album(Timestamps, Base):
+    """An album and its release metadata (written into every exported file's tags).
+
+    Empty strings mean "not given": `album_artist` then falls back to `artist`, `release_date`
+    (`YYYY` or `YYYY-MM-DD`) to the year the album was created. `upc` is the release's barcode
+    (UPC-A or EAN-13 digits), `disc_number`/`disc_total` place it in a multi-disc set.
+    """
+
     __tablename__ = "albums"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +76,14 @@ class Album(Timestamps, Base):
     title: Mapped[str] = mapped_column(String(300))
     artist: Mapped[str] = mapped_column(String(300))
     cover_id: Mapped[int | None] = mapped_column(ForeignKey("covers.id", ondelete="SET NULL"))
+    album_artist: Mapped[str] = mapped_column(String(300), default="")
+    release_date: Mapped[str] = mapped_column(String(10), default="")
+    genre: Mapped[str] = mapped_column(String(100), default="")
+    label: Mapped[str] = mapped_column(String(300), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    upc: Mapped[str] = mapped_column(String(13), default="")
+    disc_number: Mapped[int | None]
+    disc_total: Mapped[int | None]
 
     items: Mapped[list[AlbumTrack]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="AlbumTrack.position"
@@ -76,7 +91,9 @@ class Album(Timestamps, Base):
 
 
 class AlbumTrack(Base):
-    """One slot of an album's track list: which song, under which title, then how much silence."""
+    """One slot of an album's track list: which song, under which title, then how much silence;
+    and the recording's own metadata: composer, ISRC (12 characters, no hyphens) and credits
+    (`[{role, name}]`, roles from app/schemas/albums.py `CreditRole`)."""
 
     __tablename__ = "album_tracks"
     __table_args__ = (UniqueConstraint("album_id", "position"),)
@@ -87,6 +104,9 @@ class AlbumTrack(Base):
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(500), default="")
     gap_s: Mapped[float] = mapped_column(default=2.0)
+    composer: Mapped[str] = mapped_column(String(300), default="")
+    isrc: Mapped[str] = mapped_column(String(12), default="")
+    credits: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class Export(Timestamps, Base):

@@ -51,6 +51,8 @@ class Job(Timestamps, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # app/contract/payloads.py
     result: Mapped[dict[str, Any] | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    # SHA-256 of the request that used the key: the same key with another body is refused.
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
     project_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), index=True
     )

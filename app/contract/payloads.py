@@ -88,16 +88,36 @@ class CoversPayload(Payload):
 
 
 @dataclass(frozen=True)
+class SnapshotCredit:
+    role: str  # app/schemas/release.py CreditRole
+    name: str
+
+
+@dataclass(frozen=True)
 class SnapshotTrack:
+    """One track of a frozen album. The metadata fields came later (issue 14): they have
+    defaults, so snapshots stored before them still decode (as "not given")."""
+
     track_id: int
     revision: int  # pins the track's edit list
     title: str
     join_s: float  # after this track: > 0 a gap, < 0 a crossfade, seconds
+    composer: str = ""
+    isrc: str = ""  # 12 characters, no hyphens
+    credits: tuple[SnapshotCredit, ...] = ()
 
 
 @dataclass(frozen=True)
 class AlbumSnapshot:
-    """An album frozen when its export was asked for: the zip is made of exactly this."""
+    """An album frozen when its export was asked for: the zip is made of exactly this.
+
+    `year` is the release date's year (the creation year when no date is given). Empty
+    strings and None mean "not given", which is also what a snapshot stored before the release
+    metadata existed decodes to. Adding these defaulted fields kept the payload VERSION at 1:
+    every stored payload still decodes the same, while a worker of an older release refuses a
+    new one by naming the fields it does not know (app/contract/codec.py), which says as
+    much as a version number would; a bump would only have made stored v1 payloads unreadable.
+    """
 
     album_id: int
     project_id: int
@@ -106,6 +126,14 @@ class AlbumSnapshot:
     year: int
     cover_id: int | None
     tracks: tuple[SnapshotTrack, ...]
+    album_artist: str = ""
+    release_date: str = ""  # YYYY or YYYY-MM-DD
+    genre: str = ""
+    label: str = ""
+    comment: str = ""
+    upc: str = ""
+    disc_number: int | None = None
+    disc_total: int | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas.common import Out
 from app.schemas.exports import ExportFormat, flac_only
+from app.schemas.release import Credit, Isrc, ReleaseDate, Upc
 
 MAX_GAP_MS = 10_000  # distributors refuse more than 10 s of silence at a track's end
 MAX_CROSSFADE_MS = 20_000
@@ -25,6 +26,10 @@ class AlbumTrackIn(BaseModel):
     title: str = Field("", max_length=500)
     gap_ms: int | None = Field(None, ge=0, le=MAX_GAP_MS, description=f"default {DEFAULT_GAP_MS}")
     crossfade_ms: int | None = Field(None, ge=1, le=MAX_CROSSFADE_MS)
+    composer: str = Field("", max_length=300, description="songwriter(s) of this track")
+    isrc: Isrc = Field("", description="CC-XXX-YY-NNNNN or its 12 characters; stored without "
+                       "hyphens; empty: none yet (distributors assign one)")
+    credits: list[Credit] = Field(default_factory=list, max_length=30)
 
     @model_validator(mode="after")
     def _one_join(self) -> AlbumTrackIn:
@@ -34,7 +39,8 @@ class AlbumTrackIn(BaseModel):
 
 
 class AlbumIn(BaseModel):
-    """Body of `POST /projects/{id}/albums` and `PUT /albums/{id}` (the whole album)."""
+    """Body of `POST /projects/{id}/albums` and `PUT /albums/{id}` (the whole album: metadata
+    left out is cleared). Every metadata field is written into the exported files' tags."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -42,6 +48,26 @@ class AlbumIn(BaseModel):
     artist: str = Field(min_length=1, max_length=300, description="the band's new name")
     cover_id: int | None = None
     tracks: list[AlbumTrackIn] = Field(default_factory=list, max_length=99)
+    album_artist: str = Field("", max_length=300, description="empty: the artist")
+    release_date: ReleaseDate = Field(
+        "", description="YYYY or YYYY-MM-DD; empty: the year the album was created"
+    )
+    genre: str = Field("", max_length=100, description="free text, e.g. Technical Death Metal")
+    label: str = Field("", max_length=300, description="record label (many distributors use "
+                       "the artist's name when there is none)")
+    comment: str = Field("", max_length=2000, description="empty: a provenance line")
+    upc: Upc = Field("", description="the release's UPC-A (12 digits) or EAN-13 barcode")
+    disc_number: int | None = Field(None, ge=1, le=99)
+    disc_total: int | None = Field(None, ge=1, le=99)
+
+    @model_validator(mode="after")
+    def _disc_in_set(self) -> AlbumIn:
+        if self.disc_total is not None:
+            if self.disc_number is None:
+                raise ValueError("disc_total needs a disc_number")
+            if self.disc_number > self.disc_total:
+                raise ValueError(f"disc {self.disc_number} of {self.disc_total}: past the last")
+        return self
 
 
 class AlbumTrackOut(BaseModel):
@@ -54,6 +80,9 @@ class AlbumTrackOut(BaseModel):
     crossfade_ms: int | None
     duration_s: float
     start_s: float = Field(description="where the track starts on the album timeline")
+    composer: str
+    isrc: str = Field(description="12 characters, no hyphens; empty: none")
+    credits: list[Credit]
 
 
 class AlbumOut(Out):
@@ -65,13 +94,25 @@ class AlbumOut(Out):
     cover_url: str | None
     tracks: list[AlbumTrackOut]
     duration_s: float = Field(description="total length with gaps and crossfades")
+    album_artist: str
+    release_date: str
+    genre: str
+    label: str
+    comment: str
+    upc: str
+    disc_number: int | None
+    disc_total: int | None
+    track_total: int = Field(description="tracks on this disc, as the tags say n/N")
     created_at: datetime
     updated_at: datetime
 
 
 class AlbumCheckOut(BaseModel):
-    ok: bool
+    ok: bool = Field(description="no problems (warnings do not stop a release)")
     problems: list[str] = Field(description="readable reasons a distributor would refuse it")
+    warnings: list[str] = Field(
+        default_factory=list, description="metadata a distributor asks for that is not given"
+    )
 
 
 class AutoAlbumIn(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.schemas.common import Out
 from app.schemas.jobs import JobStatus
 
-ExportFormat = Literal["flac", "mp3", "wav"]
+ExportFormat = Literal["flac", "mp3", "wav", "continuous"]
 
 
 def flac_only() -> list[ExportFormat]:
@@ -24,9 +24,10 @@ class ExportIn(BaseModel):
 
     formats: list[ExportFormat] = Field(
         default_factory=flac_only,
-        max_length=3,
+        max_length=4,
         description="mp3: V0 listening copies (needs ffmpeg on the worker; otherwise the "
-        "manifest says so); wav: untagged 24-bit distributor copies",
+        "manifest says so); wav: untagged 24-bit distributor copies; continuous: album.flac, "
+        "the whole album in one file with its gaps and crossfades, and its album.cue",
     )
 
 

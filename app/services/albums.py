@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +31,11 @@ from app.audio.render import equal_power_fade_in, render_track
 from app.audio.timeline import to_samples
 from app.catalog import Album, AlbumTrack, Cover, Export, Track, utcnow
 from app.schemas.albums import DEFAULT_GAP_MS, AlbumIn
-from app.services import track_renders, tracks
+from app.services import release_meta, track_renders, tracks
 from app.services.errors import DomainError, InvalidInput, NotFound
 from app.services.projects import get_project
+from app.services.release_meta import TrackMeta, duplicate_isrcs
+from app.services.release_meta import clean_text as clean_text  # titles take it from here
 from app.storage import Storage
 
 TRANSITION_S = 10.0  # "play transition": this much of each side
@@ -54,6 +55,9 @@ class Slot:
     crossfade_ms: int | None
     duration_s: float
     start_s: float
+    composer: str = ""
+    isrc: str = ""
+    credits: tuple[dict[str, str], ...] = ()
 
 
 # -- CRUD ---------------------------------------------------------------------------------------
@@ -137,22 +141,17 @@ def _apply(session: Session, album: Album, data: AlbumIn) -> None:
     if not album.title or not album.artist:
         raise InvalidInput("an album needs a title and an artist that are not blank")
     album.cover_id = data.cover_id
+    release_meta.apply_album(album, data)
     album.items = [
         AlbumTrack(
             position=i,
             track_id=t.track_id,
             title=clean_text(t.title),
             gap_s=join_seconds(t.gap_ms, t.crossfade_ms),
+            **release_meta.track_fields(t),
         )
         for i, t in enumerate(data.tracks)
     ]
-
-
-def clean_text(text: str) -> str:
-    """One line of printable text: control characters dropped (PostgreSQL cannot store NUL),
-    runs of whitespace made one space."""
-    kept = "".join(c for c in text if unicodedata.category(c) != "Cc" or c.isspace())
-    return " ".join(kept.split())
 
 
 def join_seconds(gap_ms: int | None, crossfade_ms: int | None) -> float:
@@ -183,6 +182,7 @@ def slots(session: Session, album: Album) -> tuple[list[Slot], float]:
                 number=k + 1, track_id=track.id, track_name=track.name, revision=track.revision,
                 title=item.title, gap_ms=gap_ms, crossfade_ms=crossfade_ms,
                 duration_s=durations[k], start_s=round(start, 6),
+                composer=item.composer, isrc=item.isrc, credits=tuple(item.credits or ()),
             )
         )
         if k + 1 < len(durations):
@@ -276,11 +276,22 @@ def album_problems(
     return problems
 
 
+def check_release(
+    session: Session, storage: Storage, album_id: int
+) -> tuple[list[str], list[str]]:
+    """(problems, warnings): `check_album`'s problems, and the metadata a distributor asks for
+    that the album does not give (app/services/release_meta.py)."""
+    warnings = release_meta.album_warnings(get_album(session, album_id))
+    return check_album(session, storage, album_id), warnings
+
+
 def check_album(session: Session, storage: Storage, album_id: int) -> list[str]:
     """Render every track (float, at its clips' rate) and list what a distributor would refuse:
-    tracks under 30 s, over 10 s of silence at either end, clipping, missing titles, no cover."""
+    tracks under 30 s, over 10 s of silence at either end, clipping, missing titles, no cover,
+    an ISRC given to two tracks."""
     album = get_album(session, album_id)
     has_cover = album.cover_id is not None
+    shared_isrcs = duplicate_isrcs([TrackMeta(i.composer, i.isrc) for i in album.items])
     items = [(item.track_id, item.title, item.gap_s) for item in album.items]
     session.rollback()
     jobs: list[track_renders.RenderJob | None] = []
@@ -305,7 +316,7 @@ def check_album(session: Session, storage: Storage, album_id: int) -> list[str]:
     return album_problems(
         has_cover=has_cover, titles=[t for _, t, _ in items], audios=audios,
         joins=[j for _, _, j in items], sample_rate=rate, track_problems=problems,
-    )
+    ) + shared_isrcs
 
 
 def _quoted(title: str) -> str:

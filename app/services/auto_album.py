@@ -68,7 +68,7 @@ def request_auto_album(
     def create(s: Session) -> Job:
         return jobs.create_job(s, AUTO_ALBUM, payload, project_id=project_id, idempotency_key=key)
 
-    job, _ = submit(session, queue, key, create)
+    job, _ = submit(session, queue, key, create, request=request)
     return job
 
 

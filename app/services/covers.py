@@ -70,7 +70,7 @@ def request_covers(
     def create(s: Session) -> Job:
         return jobs.create_job(s, COVERS, payload, project_id=project_id, idempotency_key=key)
 
-    job, _ = submit(session, queue, key, create)
+    job, _ = submit(session, queue, key, create, request=request)
     return job
 
 

@@ -1,11 +1,12 @@
 """Release exports, the request side: freeze an album into an Export and its job, and read
 exports back (state, download name, the finished file).
 
-Submitting an export freezes the album into the job's payload (title, artist, year, cover, and
-each track's id, revision, title and join), so the zip is made of what the curator saw when
-clicking export, and exporting the same album again gives the same audio (and, with nothing
-changed, the same zip byte for byte: the manifest holds no timestamps or export ids). The build
-side, which the cpu worker runs, is app/services/release_build.py.
+Submitting an export freezes the album into the job's payload (title, artist, year, cover, the
+release metadata, and each track's id, revision, title, join, composer, ISRC and credits), so
+the zip is made of what the curator saw when clicking export, and exporting the same album again
+gives the same audio (and, with nothing changed, the same zip byte for byte: the manifest holds
+no timestamps or export ids). The build side, which the cpu worker runs, is
+app/services/release_build.py.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from app.audio.package import (
 )
 from app.catalog import Album, Export, Job
 from app.contract.kinds import EXPORT
-from app.contract.payloads import AlbumSnapshot, ExportPayload, SnapshotTrack
+from app.contract.payloads import AlbumSnapshot, ExportPayload, SnapshotCredit, SnapshotTrack
 from app.queue import TaskQueue
+from app.schemas.release import year_of
 from app.services import albums
 from app.services.errors import Conflict, NotFound
 from app.services.jobs import scoped_key, submit
@@ -60,7 +62,7 @@ def request_export(
         export.job_id = job.id
         return job
 
-    job, _ = submit(session, queue, key, create)
+    job, _ = submit(session, queue, key, create, request={"formats": list(chosen)})
     return session.scalars(select(Export).where(Export.job_id == job.id)).one()
 
 
@@ -88,7 +90,7 @@ def album_snapshot(session: Session, album: Album) -> AlbumSnapshot:
         project_id=album.project_id,
         title=album.title,
         artist=album.artist,
-        year=album.created_at.year,
+        year=release_year(album),
         cover_id=album.cover_id,
         tracks=tuple(
             SnapshotTrack(
@@ -96,10 +98,26 @@ def album_snapshot(session: Session, album: Album) -> AlbumSnapshot:
                 revision=revisions[item.track_id],
                 title=item.title,
                 join_s=item.gap_s,
+                composer=item.composer,
+                isrc=item.isrc,
+                credits=tuple(SnapshotCredit(c["role"], c["name"]) for c in item.credits or ()),
             )
             for item in album.items
         ),
+        album_artist=album.album_artist,
+        release_date=album.release_date,
+        genre=album.genre,
+        label=album.label,
+        comment=album.comment,
+        upc=album.upc,
+        disc_number=album.disc_number,
+        disc_total=album.disc_total,
     )
+
+
+def release_year(album: Album) -> int:
+    """The year of the album's release date, or the year it was created when it has none."""
+    return year_of(album.release_date) or album.created_at.year
 
 
 def get_export(session: Session, export_id: int) -> Export:
@@ -132,7 +150,7 @@ def download_name(export: Export, session: Session) -> str:
     album = session.get(Album, export.album_id)
     if album is None:
         return f"export-{export.id}.zip"
-    meta = AlbumMeta(title=album.title, artist=album.artist, year=album.created_at.year)
+    meta = AlbumMeta(title=album.title, artist=album.artist, year=release_year(album))
     return release_folder(meta) + ".zip"
 
 

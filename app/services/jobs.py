@@ -1,10 +1,21 @@
-"""Jobs from the API's side: look up, submit (commit, then publish), cancel."""
+"""Jobs from the API's side: look up, submit (commit, then publish), cancel.
+
+Idempotency (UX.md row 46): a POST that starts a job may carry an `Idempotency-Key`. The key is
+stored on the job, scoped to the endpoint and its target (`scoped_key`), with the SHA-256 of the
+request (`request_sha256`: the parsed body as canonical JSON, so spacing, key order and defaults
+written out do not matter). The same key with the same request answers the first job again; the
+same key with another request is refused (`KeyReused`, a 422), since answering with a job made
+for something else would look like success.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 
+from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,6 +45,25 @@ def scoped_key(scope: str, key: str | None) -> str | None:
     return f"{scope}:{key}"
 
 
+class KeyReused(InvalidInput):
+    """An idempotency key sent again with a different request."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(
+            "this Idempotency-Key was already used for a different request (job "
+            f"{job.id}); send a new key for a new request, or the same request to get that job",
+            job_id=job.id,
+        )
+
+
+def request_sha256(request: object) -> str:
+    """SHA-256 of a request as canonical JSON: a pydantic body with its defaults filled in, or
+    any JSON-able value (None when there is no body)."""
+    data = request.model_dump(mode="json") if isinstance(request, BaseModel) else request
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def find_by_key(session: Session, key: str | None) -> Job | None:
     if key is None:
         return None
@@ -41,18 +71,26 @@ def find_by_key(session: Session, key: str | None) -> Job | None:
 
 
 def submit(
-    session: Session, queue: TaskQueue, key: str | None, create: Callable[[Session], Job]
+    session: Session,
+    queue: TaskQueue,
+    key: str | None,
+    create: Callable[[Session], Job],
+    *,
+    request: object = None,
 ) -> tuple[Job, bool]:
     """Run `create` (which adds a job and its domain rows), commit, then publish the job.
 
-    With an idempotency key already used, nothing is created or published and the earlier job is
-    returned. Returns (job, created).
+    With an idempotency key already used for the same `request` (the body, as `request_sha256`
+    hashes it), nothing is created or published and the earlier job is returned; used for
+    another request, KeyReused. Returns (job, created).
     """
+    digest = request_sha256(request) if key is not None else None
     existing = find_by_key(session, key)
     if existing is not None:
-        return existing, False
+        return _same_request(existing, digest), False
     try:
         job = create(session)
+        job.request_sha256 = digest
         session.commit()
     except IntegrityError:
         # Two requests with the same key raced; the unique constraint let one win.
@@ -60,9 +98,16 @@ def submit(
         existing = find_by_key(session, key)
         if existing is None:
             raise
-        return existing, False
+        return _same_request(existing, digest), False
     publish(session, queue, job)
     return job, True
+
+
+def _same_request(job: Job, digest: str | None) -> Job:
+    # Jobs submitted before request hashes were kept (NULL) answer as they always did.
+    if job.request_sha256 is not None and digest is not None and job.request_sha256 != digest:
+        raise KeyReused(job)
+    return job
 
 
 def publish(session: Session, queue: TaskQueue, job: Job) -> None:

@@ -3,8 +3,9 @@ render, master and package it with no session open, and record the outcome.
 
 The chain is UX.md §4's: render each track's EDL (float, 44.1 kHz) → sequence the joins
 (`albums.assemble`) → `master_album` (stereo, one album gain to −14 LUFS, true peak ≤ −1 dBTP) →
-24-bit FLAC → `build_release_zip` (tags + front cover, cover.jpg, tracklist, manifest.json,
-MP3/WAV copies). The request side is app/services/exports.py.
+24-bit FLAC → `build_release_zip` (tags with the release metadata + front cover, cover.jpg,
+tracklist with start times, manifest.json, MP3/WAV copies, the continuous album.flac with its
+album.cue). The request side is app/services/exports.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,11 @@ from app.audio.master import (
 )
 from app.audio.package import AlbumMeta, ReleaseTrack, build_release_zip, track_file_name
 from app.audio.render import render_track
+from app.audio.timeline import to_samples
 from app.catalog import Checkpoint, Clip, Cover, Export, Run, utcnow
 from app.contract.payloads import AlbumSnapshot
 from app.contract.plan import RunPlan
-from app.services import albums, track_renders
+from app.services import albums, release_meta, track_renders
 from app.services.errors import Conflict, NotFound
 from app.storage import Storage, file_sha256
 
@@ -47,6 +49,9 @@ class PlannedTrack:
     title: str
     join_s: float
     render: track_renders.RenderJob
+    composer: str = ""
+    isrc: str = ""
+    credits: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class ExportPlan:
     formats: list[str]
     tracks: list[PlannedTrack]
     provenance: dict[str, Any]  # album, cover, clips and runs for the manifest
+    warnings: list[str] = field(default_factory=list)  # metadata a distributor asks for
 
 
 def export_key(project_id: int, export_id: int) -> str:
@@ -82,7 +88,10 @@ def plan_export(
             render = track_renders.render_job(session, storage, t.track_id, t.revision)
         except (Conflict, NotFound) as exc:
             raise Conflict(f"track {number} ({t.title or 'untitled'}): {exc.message}") from None
-        planned.append(PlannedTrack(number, t.title, t.join_s, render))
+        planned.append(PlannedTrack(
+            number, t.title, t.join_s, render, composer=t.composer, isrc=t.isrc,
+            credits=tuple((c.role, c.name) for c in t.credits),
+        ))
     cover = session.get(Cover, snapshot.cover_id) if snapshot.cover_id else None
     cover_path = storage.path(cover.path) if cover is not None else None
     if cover is not None and cover_path is not None and not cover_path.is_file():
@@ -93,6 +102,9 @@ def plan_export(
         "album": {
             "album_id": snapshot.album_id, "project_id": snapshot.project_id,
             "title": snapshot.title, "artist": snapshot.artist, "year": snapshot.year,
+            "album_artist": snapshot.album_artist, "release_date": snapshot.release_date,
+            "genre": snapshot.genre, "label": snapshot.label, "upc": snapshot.upc,
+            "disc_number": snapshot.disc_number, "disc_total": snapshot.disc_total,
         },
         "cover": _cover_provenance(cover),
         "clips": clips,
@@ -101,12 +113,21 @@ def plan_export(
     session.rollback()
     meta = AlbumMeta(
         title=snapshot.title, artist=snapshot.artist, year=snapshot.year,
-        comment=f"Generated with SampleRNN by albumbot (project {snapshot.project_id})",
+        album_artist=snapshot.album_artist, date=snapshot.release_date, genre=snapshot.genre,
+        comment=snapshot.comment
+        or f"Generated with SampleRNN by albumbot (project {snapshot.project_id})",
+        label=snapshot.label, barcode=snapshot.upc, disc_number=snapshot.disc_number,
+        disc_total=snapshot.disc_total,
+    )
+    track_meta = [release_meta.TrackMeta(t.composer, t.isrc) for t in snapshot.tracks]
+    warnings = release_meta.warnings(
+        release_date=snapshot.release_date, genre=snapshot.genre, label=snapshot.label,
+        upc=snapshot.upc, tracks=track_meta,
     )
     return ExportPlan(
         export_id=export_id, project_id=snapshot.project_id,
         key=export_key(snapshot.project_id, export_id), meta=meta, cover_path=cover_path,
-        formats=list(formats), tracks=planned, provenance=provenance,
+        formats=list(formats), tracks=planned, provenance=provenance, warnings=warnings,
     )
 
 
@@ -175,6 +196,8 @@ def build_release(storage: Storage, plan: ExportPlan, *, report: Report, check: 
     problems = albums.album_problems(
         has_cover=plan.cover_path is not None, titles=titles, audios=rendered, joins=joins,
         sample_rate=sr,
+    ) + release_meta.duplicate_isrcs(
+        [release_meta.TrackMeta(p.composer, p.isrc) for p in plan.tracks]
     )
     sequenced = albums.assemble(rendered, joins, sr)
     del rendered
@@ -202,12 +225,12 @@ def build_release(storage: Storage, plan: ExportPlan, *, report: Report, check: 
             "mastering": {**levels, "target_lufs": TARGET_LUFS, "ceiling_dbtp": CEILING_DBTP,
                           "bits": 24},
             "checks": problems,
+            "warnings": plan.warnings,
             "formats": plan.formats,
         }
         result = build_release_zip(
-            dest, plan.meta,
-            [ReleaseTrack(p.title, m) for p, m in zip(plan.tracks, masters, strict=True)],
-            plan.cover_path, manifest, formats=plan.formats, wav_bits=24,
+            dest, plan.meta, release_tracks(plan, masters, sr), plan.cover_path, manifest,
+            formats=plan.formats, wav_bits=24,
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -215,6 +238,18 @@ def build_release(storage: Storage, plan: ExportPlan, *, report: Report, check: 
         key=plan.key, size_bytes=dest.stat().st_size, sha256=file_sha256(dest),
         notes=result.notes, problems=problems,
     )
+
+
+def release_tracks(plan: ExportPlan, masters: Sequence[Path], sr: int) -> list[ReleaseTrack]:
+    """The mastered files with their metadata and the silence each join put at their end."""
+    last = len(plan.tracks)
+    return [
+        ReleaseTrack(
+            p.title, m, composer=p.composer, isrc=p.isrc, credits=p.credits,
+            gap_after=to_samples(p.join_s, sr) if p.join_s > 0 and p.number < last else 0,
+        )
+        for p, m in zip(plan.tracks, masters, strict=True)
+    ]
 
 
 def _track_entries(plan: ExportPlan, levels: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -234,6 +269,9 @@ def _track_entries(plan: ExportPlan, levels: list[dict[str, Any]]) -> list[dict[
                 "clip_ids": sorted(int(c) for c in p.render.edl.clip_ids()),
                 "gap_after_ms": None if last else gap_ms,
                 "crossfade_after_ms": None if last else crossfade_ms,
+                "composer": p.composer,
+                "isrc": p.isrc,
+                "credits": [{"role": r, "name": n} for r, n in p.credits],
                 **level,
             }
         )

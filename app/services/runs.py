@@ -48,7 +48,7 @@ def create_run(
         run.job_id = job.id
         return job
 
-    job, _ = submit(session, queue, key, create)
+    job, _ = submit(session, queue, key, create, request=cfg)
     return _run_of_job(session, job)
 
 
@@ -131,7 +131,7 @@ def generate_clips(
             s, GENERATE, payload, project_id=checkpoint.run.project_id, idempotency_key=key
         )
 
-    job, _ = submit(session, queue, key, create)
+    job, _ = submit(session, queue, key, create, request=request)
     return job
 
 

@@ -56,7 +56,7 @@ def request_titles(
     def create(s: Session) -> Job:
         return jobs.create_job(s, TITLES, payload, project_id=project_id, idempotency_key=key)
 
-    job, _ = submit(session, queue, key, create)
+    job, _ = submit(session, queue, key, create, request=request)
     return job
 
 

@@ -137,9 +137,9 @@ def test_check_lists_what_a_distributor_would_refuse(
 def test_sound_tracks_leave_only_the_missing_cover_to_fix(client: TestClient, studio: dict) -> None:
     pid, (a, b, _) = studio["project"], studio["tracks"]
     album = _album(client, pid, [{"track_id": a, "title": "One"}, {"track_id": b, "title": "Two"}])
-    assert client.get(f"{API}/albums/{album['id']}/check").json() == {
-        "ok": False, "problems": ["The album has no cover: pick one."]
-    }
+    check = client.get(f"{API}/albums/{album['id']}/check").json()
+    assert (check["ok"], check["problems"]) == (False, ["The album has no cover: pick one."])
+    assert len(check["warnings"]) == 6  # no metadata given: date, genre, label, UPC, ...
 
 
 def test_play_transition_renders_the_join(client: TestClient, studio: dict) -> None:

@@ -122,7 +122,8 @@ def test_release_zip_layout_tags_and_cover(tmp_path, masters, cover_path) -> Non
         assert zf.read(f"{folder}/cover.jpg") == cover_path.read_bytes()
         tracklist = zf.read(f"{folder}/tracklist.txt").decode()
         assert tracklist.splitlines()[0] == "The Band/.. - Deep Album (2026)"
-        assert "05. Track 5  0:00" in tracklist
+        # 0.3 s tracks back to back: track 5 starts at 1.2 s, frame 90 (75 frames per second)
+        assert "05  00:01:15    0:00  Track 5" in tracklist
     assert result.notes == []
     assert sorted(os.listdir(tmp_path)) == sorted(
         ["release.zip", *(f"{i}.flac" for i in range(1, 6))]
@@ -215,7 +216,7 @@ def test_a_failure_leaves_nothing_behind(tmp_path, masters, cover_path, monkeypa
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(package, "_tracklist", broken)
+    monkeypatch.setattr(package.cue, "tracklist", broken)
     out = tmp_path / "r.zip"
     with pytest.raises(OSError, match="disk full"):
         build_release_zip(
