@@ -93,7 +93,7 @@ def cue_sheet(album: CueAlbum, tracks: Sequence[CueTrack], sample_rate: int) -> 
     if album.genre:
         lines.append(f"REM GENRE {_quoted(album.genre)}")
     if album.date:
-        lines.append(f"REM DATE {album.date}")
+        lines.append(f"REM DATE {album.date[:4]}")  # readers expect the year (EAC writes it)
     if album.label:
         lines.append(f"REM LABEL {_quoted(album.label)}")
     if album.comment:
@@ -132,15 +132,16 @@ def tracklist(
     """`tracklist.txt`: each track's start (the cue's INDEX 01 time) and length."""
     width = max(2, len(str(len(tracks))))
     where = (
-        f"in {CONTINUOUS_NAME} (its {CUE_NAME} has the same times)"
+        f"in {CONTINUOUS_NAME} ({CUE_NAME} has the same times)"
         if continuous
         else "when the track files are played one after the other"
     )
     lines = [
         heading,
         "",
-        f"Start times are where each track begins {where}, as minutes:seconds:frames",
-        f"({FRAMES_PER_S} frames per second).",
+        f"Start: where each track begins {where},",
+        f"as minutes:seconds:frames ({FRAMES_PER_S} frames per second). Length: of the track's",
+        "file, with the gap after it.",
         "",
         f"{'#'.rjust(width)}  start     length  title",
     ]
@@ -195,4 +196,4 @@ def write_continuous(flacs: Sequence[Path], dest: Path) -> Path:
 
 def _quoted(text: str) -> str:
     """A cue string: one line, double quotes (which cue strings cannot escape) made single."""
-    return '"' + " ".join(tag_text(text).split()).replace('"', "'") + '"'
+    return '"' + " ".join(tag_text(text, lines=True).split()).replace('"', "'") + '"'

@@ -106,10 +106,14 @@ class CoverArt:
         return cls(data=data, width=width, height=height)
 
 
-def tag_text(value: str) -> str:
-    """Tag values keep the real title, minus what no tag can hold (controls, lone surrogates)."""
+def tag_text(value: str, *, lines: bool = False) -> str:
+    """Tag values keep the real title, minus what no tag can hold (controls, lone surrogates).
+    With `lines` (comments), line breaks are kept."""
     value = unicodedata.normalize("NFC", value)
-    return "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cs")).strip()
+    return "".join(
+        ch for ch in value
+        if unicodedata.category(ch) not in ("Cc", "Cs") or (lines and ch == "\n")
+    ).strip()
 
 
 def tag_flac(path: Path, tags: TrackTags, cover: CoverArt | None = None) -> None:
@@ -136,7 +140,7 @@ def tag_flac(path: Path, tags: TrackTags, cover: CoverArt | None = None) -> None
         "BARCODE": tags.barcode,
     }
     for key, value in fields.items():
-        text = tag_text(value)
+        text = tag_text(value, lines=key == "COMMENT")
         if text:
             audio[key] = [text]
     for role, name in tags.credits:
@@ -172,7 +176,7 @@ def tag_mp3(path: Path, tags: TrackTags, cover: CoverArt | None = None) -> None:
     if tags.genre:
         id3.add(TCON(encoding=enc, text=tag_text(tags.genre)))
     if tags.comment:
-        id3.add(COMM(encoding=enc, lang="eng", desc="", text=tag_text(tags.comment)))
+        id3.add(COMM(encoding=enc, lang="eng", desc="", text=tag_text(tags.comment, lines=True)))
     if tags.isrc:
         id3.add(TSRC(encoding=enc, text=tag_text(tags.isrc)))
     if tags.composer:
