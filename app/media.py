@@ -30,11 +30,40 @@ def file_response(
     rewritten in place, so they identify the bytes (If-Range relies on that).
     """
     stat = path.stat()
-    size = stat.st_size
-    etag = f'"{size:x}-{stat.st_mtime_ns:x}"'
+    etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+    answer = _ranged(request, stat.st_size, etag, stat.st_mtime, ranges=ranges)
+    if isinstance(answer, Response):
+        return answer
+    status, start, length, headers = answer
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=media_type)
+    return StreamingResponse(
+        _read(path, start, length), status_code=status, headers=headers, media_type=media_type
+    )
+
+
+def bytes_response(
+    request: Request, data: bytes, media_type: str, *, etag: str, modified: float
+) -> Response:
+    """`file_response` for bytes made on request (a clip excerpt): the same Range, If-Range and
+    HEAD answers. `etag` (quoted) and `modified` (a timestamp) must identify `data`."""
+    answer = _ranged(request, len(data), etag, modified, ranges=True)
+    if isinstance(answer, Response):
+        return answer
+    status, start, length, headers = answer
+    body = b"" if request.method == "HEAD" else data[start : start + length]
+    response = Response(body, status_code=status, headers=headers, media_type=media_type)
+    response.headers["Content-Length"] = str(length)  # HEAD: the length a GET would send
+    return response
+
+
+def _ranged(
+    request: Request, size: int, etag: str, modified: float, *, ranges: bool
+) -> tuple[int, int, int, dict[str, str]] | Response:
+    """(status, first byte, length, headers) to answer with, or the 416 response."""
     headers = {
         "ETag": etag,
-        "Last-Modified": http_date(stat.st_mtime),
+        "Last-Modified": http_date(modified),
         "X-Content-Type-Options": "nosniff",
         # User-provided bytes: even if a browser renders them as a document, they run nothing.
         "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -43,7 +72,7 @@ def file_response(
     if ranges:
         headers["Accept-Ranges"] = "bytes"
     decision = parse_range(request.headers.get("range"), size) if ranges else Full()
-    if not if_range_allows(request.headers.get("if-range"), etag=etag, last_modified=stat.st_mtime):
+    if not if_range_allows(request.headers.get("if-range"), etag=etag, last_modified=modified):
         decision = Full()
     if isinstance(decision, Unsatisfiable):
         headers["Content-Range"] = f"bytes */{size}"
@@ -54,11 +83,7 @@ def file_response(
     else:
         start, length, status = 0, size, 200
     headers["Content-Length"] = str(length)
-    if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type=media_type)
-    return StreamingResponse(
-        _read(path, start, length), status_code=status, headers=headers, media_type=media_type
-    )
+    return status, start, length, headers
 
 
 def _read(path: Path, start: int, length: int) -> Iterator[bytes]:

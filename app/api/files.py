@@ -1,15 +1,16 @@
-"""Media downloads: clip audio (HTTP ranges, HEAD), clip peaks, uploaded images."""
+"""Media downloads: clip audio (HTTP ranges, HEAD), clip excerpts, clip peaks, uploaded images."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import ReadSessionDep, ResourceId, StorageDep
 from app.api.file_routes import add_file_route
 from app.api.problems import Responses
-from app.media import AUDIO_TYPES, IMAGE_TYPES, file_response
+from app.media import AUDIO_TYPES, IMAGE_TYPES, bytes_response, file_response
 from app.services import clips, images
 from app.services.errors import NotFound
 from app.storage import Storage
@@ -34,6 +35,38 @@ def clip_audio(
 
 add_file_route(
     router, "/clips/{clip_id}/audio", clip_audio, name="clip_audio", responses=AUDIO_RESPONSES
+)
+
+
+def clip_excerpt(
+    clip_id: ResourceId,
+    request: Request,
+    session: ReadSessionDep,
+    storage: StorageDep,
+    start_s: Annotated[float, Query(ge=0, le=1e6, description="where it starts (seconds)")],
+    end_s: Annotated[
+        float | None, Query(gt=0, le=1e6, description="where it ends (seconds); default: the end")
+    ] = None,
+) -> Response:
+    """The clip from `start_s` to `end_s` (at most 600 s) as a WAV at the clip's own rate:
+    16-bit PCM when the clip is (the same integers), else 32-bit float. Times become samples
+    as the timeline rounds them (`floor(t × rate + ½)`); `X-Excerpt-Start` (first sample),
+    `X-Excerpt-Frames` and `X-Excerpt-Rate` say exactly which samples it holds. The browser's
+    loops and previews of long clips decode these instead of the whole file. Range and HEAD
+    work."""
+    cut = clips.clip_excerpt(session, storage, clip_id, start_s, end_s)
+    response = bytes_response(request, cut.excerpt.data, "audio/wav", etag=cut.etag,
+                              modified=cut.modified)
+    response.headers["X-Excerpt-Start"] = str(cut.excerpt.start)
+    response.headers["X-Excerpt-Frames"] = str(cut.excerpt.frames)
+    response.headers["X-Excerpt-Rate"] = str(cut.excerpt.sample_rate)
+    return response
+
+
+add_file_route(
+    router, "/clips/{clip_id}/excerpt", clip_excerpt, name="clip_excerpt",
+    responses={**AUDIO_RESPONSES, 200: {"content": {"audio/wav": {}}, "description": "the excerpt"},
+               422: {"description": "a range that is not inside the clip"}},
 )
 
 

@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app.audio.excerpt import Excerpt, ExcerptError, read_excerpt
 from app.catalog import Clip, Marker
 from app.pagination import Cursor, decode_cursor, encode_cursor
-from app.services.errors import NotFound
+from app.services.errors import InvalidInput, NotFound
 from app.services.projects import get_project
+from app.storage import Storage
 
 # sort name -> column; "-name" sorts descending. NULL sorts as the lowest value both ways
 # (first ascending, last descending), spelled out because SQLite and PostgreSQL disagree.
@@ -114,6 +116,33 @@ def get_clip(session: Session, clip_id: int) -> Clip:
     if clip is None:
         raise NotFound("clip", clip_id)
     return clip
+
+
+@dataclass(frozen=True)
+class ClipExcerpt:
+    excerpt: Excerpt
+    etag: str  # quoted; names the clip file's bytes and the range
+    modified: float  # the clip file's mtime
+
+
+def clip_excerpt(
+    session: Session, storage: Storage, clip_id: int, start_s: float, end_s: float | None
+) -> ClipExcerpt:
+    """The clip's audio from `start_s` to `end_s` (None: its end) as a WAV
+    (app/audio/excerpt.py). NotFound without the clip or its file; InvalidInput for a range
+    outside the clip."""
+    clip = get_clip(session, clip_id)
+    path = storage.path(clip.audio_path)
+    session.rollback()  # no transaction held while reading audio
+    if not path.is_file():
+        raise NotFound("clip audio file", clip_id)
+    stat = path.stat()
+    try:
+        excerpt = read_excerpt(path, start_s, end_s)
+    except ExcerptError as exc:
+        raise InvalidInput(f"clip {clip_id}: {exc}", field="start_s") from None
+    etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}-{excerpt.start}-{excerpt.frames}"'
+    return ClipExcerpt(excerpt, etag, stat.st_mtime)
 
 
 def update_clip(session: Session, clip_id: int, changes: dict[str, Any]) -> Clip:

@@ -1,9 +1,13 @@
 // Auditioning one clip at a time: an <audio> element streams it (HTTP Range, nothing decoded),
-// a Web Audio gain matches its loudness to -18 LUFS, and loops play from a decoded
-// AudioBuffer with loopStart/loopEnd, so they repeat sample-accurately.
+// a Web Audio gain matches its loudness to -18 LUFS, and loops play from decoded samples with
+// AudioBufferSourceNode loopStart/loopEnd, so they repeat sample-accurately. Short clips are
+// decoded whole; in long ones (up to the 600 s a run makes) a loop decodes only an excerpt
+// around itself, and a loop longer than a chunk streams chunk by chunk (clip-chunks.js).
+import { CHUNK_S, ChunkStore, Streamer, isLong } from "./clip-chunks.js";
+
 export const REF_LUFS = -18;
 const MAX_GAIN = 8; // +18 dB at most for very quiet clips
-export const MAX_DECODE_S = 180; // loops decode the clip; longer ones are never decoded here
+const STREAM_LEAD_S = 0.03; // a streamed loop starts this long after it is asked for
 
 export function matchGain(lufs) {
   if (lufs == null || !isFinite(lufs)) return 1;
@@ -18,7 +22,7 @@ export class Player extends EventTarget {
     this.clip = null;
     this.matched = true;
     this.ctx = null;
-    this.loop = null; // the running loop: {source, start, end, startedAt, offset}
+    this.loop = null; // the running loop: {stop, start, end, startedAt, offset, streamed}
     this.loopRange = null; // what play() loops: {start, end}
     this.buffers = new Map();
     for (const ev of ["play", "pause", "ended"]) this.audio.addEventListener(ev, () => this.#state());
@@ -28,6 +32,7 @@ export class Player extends EventTarget {
   #graph() {
     if (!this.ctx) {
       this.ctx = new AudioContext();
+      this.chunks = new ChunkStore(this.ctx);
       this.gain = this.ctx.createGain();
       this.gain.connect(this.ctx.destination);
       this.ctx.createMediaElementSource(this.audio).connect(this.gain);
@@ -121,7 +126,7 @@ export class Player extends EventTarget {
     t = Math.max(0, Math.min(t, this.duration));
     if (this.loop) {
       const { start, end } = this.loop;
-      this.#startLoop(start, end, Math.min(Math.max(t, start), end - 1e-4));
+      this.#startLoop(start, end, Math.min(Math.max(t, start), end - 1e-4)).catch((e) => this.dispatchEvent(new CustomEvent("error", { detail: e })));
     } else {
       this.audio.currentTime = t;
     }
@@ -130,43 +135,60 @@ export class Player extends EventTarget {
 
   async #playLoop(from) {
     this.#graph();
-    const buffer = await this.#buffer(this.clip);
     const start = Math.max(0, this.loopRange.start || 0);
-    const end = Math.min(this.loopRange.end ?? buffer.duration, buffer.duration);
+    const end = Math.min(this.loopRange.end ?? this.duration, this.duration);
     this.audio.pause();
-    this.#startLoop(start, end, from >= start && from < end ? from : start, buffer);
+    await this.#startLoop(start, end, from >= start && from < end ? from : start);
   }
 
-  #startLoop(start, end, from, buffer = this.loop?.source.buffer) {
+  /** Loop [start, end) from `from`: a looping source over decoded samples, or for a long loop
+   * of a long clip, a stream of chunks that wraps around at `end`. */
+  async #startLoop(start, end, from) {
+    const clip = this.clip;
+    const decoded = isLong(clip) && end - start > CHUNK_S ? null : await this.#buffer(clip, start, end);
+    if (clip !== this.clip) return; // another clip was loaded meanwhile
     this.#stopLoop(false);
-    const source = this.ctx.createBufferSource();
-    source.buffer = buffer;
-    source.loop = true;
-    source.loopStart = start;
-    source.loopEnd = end;
-    source.connect(this.gain);
-    source.start(0, from);
-    this.loop = { source, start, end, startedAt: this.ctx.currentTime, offset: from };
+    if (decoded) {
+      const { buffer, offset } = decoded;
+      const source = this.ctx.createBufferSource();
+      source.buffer = buffer;
+      source.loop = true;
+      source.loopStart = start - offset;
+      source.loopEnd = end - offset;
+      source.connect(this.gain);
+      source.start(0, from - offset);
+      this.loop = { stop: () => { source.stop(); source.disconnect(); }, start, end, startedAt: this.ctx.currentTime, offset: from, streamed: false };
+    } else {
+      const stream = new Streamer(this.ctx, this.chunks);
+      stream.add({ clip, from: start, to: end, first: from, loop: true, dest: this.gain });
+      await stream.prime();
+      if (clip !== this.clip) return;
+      const t0 = this.ctx.currentTime + STREAM_LEAD_S;
+      stream.begin(t0);
+      this.loop = { stop: () => stream.stop(), start, end, startedAt: t0, offset: from, streamed: true, stream };
+    }
     this.#state();
     this.#tick();
   }
 
   #stopLoop(notify = true) {
     if (!this.loop) return;
-    try { this.loop.source.stop(); } catch { /* already stopped */ }
-    this.loop.source.disconnect();
+    try { this.loop.stop(); } catch { /* already stopped */ }
     this.loop = null;
     if (notify) this.#state();
   }
 
-  async #buffer(clip) {
-    if (this.buffers.has(clip.id)) return this.buffers.get(clip.id);
-    if (clip.duration_s > MAX_DECODE_S) throw new Error(`clip is longer than ${MAX_DECODE_S} s: loops are for short sections`);
-    const data = await (await fetch(clip.audio_url)).arrayBuffer();
-    const buffer = await this.ctx.decodeAudioData(data);
-    this.buffers.clear(); // keep one decoded clip at a time
-    this.buffers.set(clip.id, buffer);
-    return buffer;
+  /** {buffer, offset}: decoded samples that hold clip time [start, end), `offset` being the
+   * clip time of the buffer's first frame. A short clip is decoded whole, once. */
+  async #buffer(clip, start, end) {
+    if (isLong(clip)) return this.chunks.range(clip, start, end);
+    if (!this.buffers.has(clip.id)) {
+      this.buffers.clear(); // keep one decoded clip at a time
+      const decode = fetch(clip.audio_url).then((r) => r.arrayBuffer()).then((b) => this.ctx.decodeAudioData(b));
+      this.buffers.set(clip.id, decode.then((buffer) => ({ buffer, offset: 0 })));
+      decode.catch(() => this.buffers.delete(clip.id));
+    }
+    return this.buffers.get(clip.id);
   }
 
   #tick() {

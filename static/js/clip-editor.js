@@ -31,6 +31,9 @@ player.load(clip);
 
 const peaks = clip.peaks_url ? await (await fetch(clip.peaks_url)).json() : null;
 const regions = RegionsPlugin.create();
+// The timeline plugin lays out every notch of the clip: keep them to about 150 (a 600 s clip at
+// 0.25 s would be 2,400 notches and seconds of layout); short clips keep 0.25 s notches.
+const tick = [0.25, 0.5, 1, 2, 5, 10, 15, 30, 60].find((s) => clip.duration_s / s <= 150) ?? 60;
 const ws = WaveSurfer.create({
   container: "#waveform",
   height: 160,
@@ -46,7 +49,7 @@ const ws = WaveSurfer.create({
   dragToSeek: false, // a drag selects a section (regions); a click seeks
   plugins: [
     regions,
-    TimelinePlugin.create({ height: 20, timeInterval: 0.25, primaryLabelInterval: 1, style: { color: "#8d94a5", fontSize: "11px" } }),
+    TimelinePlugin.create({ height: 20, timeInterval: tick, primaryLabelInterval: 4 * tick, style: { color: "#8d94a5", fontSize: "11px" } }),
     MinimapPlugin.create({ container: "#minimap", height: 36, waveColor: "#3b4559", progressColor: "#2c7a74", overlayColor: "rgba(79,209,197,.15)" }),
     ZoomPlugin.create({ scale: 0.25, maxZoom: 4000 }),
   ],

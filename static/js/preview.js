@@ -1,8 +1,10 @@
 // The browser preview of a song: every section is an AudioBufferSourceNode started at its sample
 // position (timeline.js), its envelope is a GainNode curve, its pan a StereoPannerNode (the same
-// constant-power law as the server). Clips are decoded once each; they are short.
+// constant-power law as the server). Short clips are decoded once each; sections of long clips
+// (up to the 600 s a run makes) are streamed from excerpts, chunk by chunk, just ahead of the
+// playhead (clip-chunks.js), so a long clip is never decoded whole.
+import { ChunkStore, Streamer, isLong } from "./clip-chunks.js";
 import { envelopeAt, plan } from "./timeline.js";
-import { MAX_DECODE_S } from "./audition.js";
 
 const CURVE_POINTS = 256;
 
@@ -13,19 +15,24 @@ export class Preview {
     this.nodes = [];
     this.startedAt = null;
     this.length = 0;
+    this.stream = null;
   }
 
   #context() {
-    if (!this.ctx) this.ctx = new AudioContext();
+    if (!this.ctx) {
+      this.ctx = new AudioContext();
+      this.chunks = new ChunkStore(this.ctx);
+    }
     if (this.ctx.state === "suspended") this.ctx.resume();
     return this.ctx;
   }
 
   buffer(clip) {
     if (!this.buffers.has(clip.id)) {
-      if (clip.duration_s > MAX_DECODE_S) return Promise.reject(new Error(`clip #${clip.id} is too long to preview; use Render`));
       const ctx = this.#context();
-      this.buffers.set(clip.id, fetch(clip.audio_url).then((r) => r.arrayBuffer()).then((b) => ctx.decodeAudioData(b)));
+      const decode = fetch(clip.audio_url).then((r) => r.arrayBuffer()).then((b) => ctx.decodeAudioData(b));
+      decode.catch(() => this.buffers.delete(clip.id));
+      this.buffers.set(clip.id, decode);
     }
     return this.buffers.get(clip.id);
   }
@@ -38,10 +45,18 @@ export class Preview {
     this.stop();
     const ctx = this.#context();
     const buffers = await this.#buffers(edl, clips, (clip) => this.buffer(clip));
+    // Decode the first seconds of every section of a long clip before the clock starts.
+    const warm = new Streamer(ctx, this.chunks);
+    for (const span of schedule(ctx, null, edl, buffers, null, clips).long) warm.add(span);
+    await warm.prime();
     const master = ctx.createGain();
     master.connect(ctx.destination);
     const t0 = ctx.currentTime + 0.08;
-    const { nodes, length } = schedule(ctx, master, edl, buffers, t0);
+    const { nodes, long, length } = schedule(ctx, master, edl, buffers, t0, clips);
+    const stream = new Streamer(ctx, this.chunks);
+    for (const span of long) stream.add(span);
+    stream.begin(t0);
+    this.stream = stream;
     this.nodes = [master, ...nodes];
     this.startedAt = t0;
     this.length = length;
@@ -56,19 +71,28 @@ export class Preview {
     const ctx = new OfflineAudioContext(2, Math.max(1, length), sampleRate);
     const decode = (clip) => fetch(clip.audio_url).then((r) => r.arrayBuffer()).then((b) => ctx.decodeAudioData(b));
     const buffers = await this.#buffers(edl, clips, decode);
-    schedule(ctx, ctx.destination, edl, buffers, 0);
+    const stream = new Streamer(ctx, new ChunkStore(ctx, Infinity));
+    this.offlineChunks = stream.store; // what was decoded (tests)
+    for (const span of schedule(ctx, ctx.destination, edl, buffers, 0, clips).long) stream.add(span);
+    await stream.scheduleAll(0);
     const out = await ctx.startRendering();
     return [out.getChannelData(0), out.getChannelData(1)];
   }
 
+  /** Whole decoded buffers of the short clips `edl` uses (long ones are streamed). */
   async #buffers(edl, clips, load) {
     const buffers = new Map();
-    for (const id of new Set(edl.items.map((i) => i.clip_id))) buffers.set(id, await load(clips[id]));
+    for (const id of new Set(edl.items.map((i) => i.clip_id))) {
+      if (!clips[id]) throw new Error(`clip #${id} is not known to this page`);
+      if (!isLong(clips[id])) buffers.set(id, await load(clips[id]));
+    }
     return buffers;
   }
 
   stop() {
     clearTimeout(this.timer);
+    this.stream?.stop();
+    this.stream = null;
     for (const n of this.nodes) {
       try { n.stop?.(); } catch { /* not started */ }
       n.disconnect();
@@ -78,12 +102,26 @@ export class Preview {
   }
 }
 
-/** Start every section of `edl` at `t0` into `destination`; returns the nodes and the length (s). */
-function schedule(ctx, destination, edl, buffers, t0) {
+/** Start every section of `edl` at `t0` into `destination`; returns the nodes, the length (s)
+ * and, for sections of long clips (no whole buffer in `buffers`), the spans a Streamer plays:
+ * `at` seconds after `t0` into the section's envelope. With `t0` null it only lists the spans. */
+function schedule(ctx, destination, edl, buffers, t0, clips) {
   const sr = ctx.sampleRate;
   const layout = plan(edl, sr);
   if (layout.problems.length) throw new Error(layout.problems[0].message);
   const nodes = [];
+  const long = [];
+  if (t0 == null) {
+    for (const p of layout.placements) {
+      const clip = clips[edl.items[p.index].clip_id];
+      if (buffers.has(clip.id)) continue;
+      const period = p.unit - p.repeatOverlap;
+      for (let j = 0; j < p.repeat; j++) {
+        long.push({ clip, from: p.srcStart / sr, to: (p.srcStart + p.unit) / sr, at: (p.start + j * period) / sr });
+      }
+    }
+    return { nodes, long, length: layout.length / sr };
+  }
   for (const p of layout.placements) {
     const item = edl.items[p.index];
     const env = ctx.createGain();
@@ -94,8 +132,6 @@ function schedule(ctx, destination, edl, buffers, t0) {
     scheduleEnvelope(env.gain, p, t0, sr);
     const period = p.unit - p.repeatOverlap;
     for (let j = 0; j < p.repeat; j++) {
-      const src = ctx.createBufferSource();
-      src.buffer = buffers.get(item.clip_id);
       let out = env;
       if (p.repeatOverlap) { // equal-power joins between repetitions
         out = ctx.createGain();
@@ -103,12 +139,19 @@ function schedule(ctx, destination, edl, buffers, t0) {
         nodes.push(out);
         scheduleRepeatJoin(out.gain, p, j, t0 + (p.start + j * period) / sr, sr);
       }
+      const at = (p.start + j * period) / sr;
+      if (!buffers.has(item.clip_id)) {
+        long.push({ clip: clips[item.clip_id], from: p.srcStart / sr, to: (p.srcStart + p.unit) / sr, at, dest: out });
+        continue;
+      }
+      const src = ctx.createBufferSource();
+      src.buffer = buffers.get(item.clip_id);
       src.connect(out);
-      src.start(t0 + (p.start + j * period) / sr, p.srcStart / sr, p.unit / sr);
+      src.start(t0 + at, p.srcStart / sr, p.unit / sr);
       nodes.push(src);
     }
   }
-  return { nodes, length: layout.length / sr };
+  return { nodes, long, length: layout.length / sr };
 }
 
 /** The block's envelope: flat gain, curves over the head and tail where fades or joins act

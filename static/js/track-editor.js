@@ -14,7 +14,7 @@ import {
 } from "./track-commands.js";
 import { wireReorder, wireTimeDrag } from "./track-drag.js";
 import { render } from "./track-draw.js";
-import { playRender, renderOffline, togglePreview } from "./track-playback.js";
+import { playRender, preview, renderOffline, togglePreview } from "./track-playback.js";
 import { hooks, redo, save, select, state, undo } from "./track-state.js";
 import { afterSave, monoCheck, toggleStereo } from "./track-stereo.js";
 
@@ -82,7 +82,7 @@ onKeys((e) => {
 
 window.studio = {
   get doc() { return state.doc; }, get revision() { return state.revision; }, get dirty() { return state.dirty; }, save,
-  renderOffline,
+  renderOffline, preview,
 };
 render();
 monoCheck();

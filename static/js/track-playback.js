@@ -7,7 +7,7 @@ import { VIEW_SR, clips, save, state } from "./track-state.js";
 import { plan } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
-const preview = new Preview();
+export const preview = new Preview(); // one per page (window.studio.preview for tests)
 
 /** Space / the Preview button: start the preview, or stop it while it plays. */
 export async function togglePreview() {
