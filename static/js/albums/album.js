@@ -1,9 +1,11 @@
 // The album editor: order tracks by drag (SortableJS), titles dragged from the pool, joins
-// (gap or crossfade), cover, whole-album timeline, check, play transition, export over SSE.
+// (gap or crossfade), cover, release metadata (release.js), whole-album timeline, check, play
+// transition, export over SSE.
 import Sortable from "/static/vendor/sortablejs/sortable.esm.js";
 import { api } from "/static/js/api.js";
 import { fmtTime, onKeys, pageData, toast } from "/static/js/keys.js";
 import { followJob, progressView } from "./jobs.js";
+import { detailsRow, releaseBody, releaseState, showCheck, trackBody, trackMeta, wireRelease } from "./release.js";
 
 const data = pageData();
 const albumId = data.album.id;
@@ -12,9 +14,10 @@ const state = {
   title: data.album.title,
   artist: data.album.artist,
   cover_id: data.album.cover_id,
-  // One entry per slot; `join` is {kind: "gap"|"crossfade", ms}.
+  release: releaseState(data.album),
+  // One entry per slot; `join` is {kind: "gap"|"crossfade", ms}; composer, isrc, credits.
   tracks: data.album.tracks.map((t) => ({
-    track_id: t.track_id, title: t.title,
+    track_id: t.track_id, title: t.title, ...trackMeta(t), open: false,
     join: t.crossfade_ms != null ? { kind: "crossfade", ms: t.crossfade_ms } : { kind: "gap", ms: t.gap_ms ?? 2000 },
   })),
   dirty: false,
@@ -55,8 +58,15 @@ function slot(t, i, last) {
   const remove = Object.assign(document.createElement("button"), { type: "button", className: "icon danger", textContent: "✕" });
   remove.setAttribute("aria-label", `Remove track ${i + 1}`);
   remove.addEventListener("click", () => { state.tracks.splice(i, 1); render(); markDirty(); });
-  li.append(handle, number, title, name, length, remove);
+  const details = Object.assign(document.createElement("button"), { type: "button", className: "icon", textContent: "✎" });
+  details.dataset.details = i;
+  details.setAttribute("aria-expanded", String(t.open));
+  details.setAttribute("aria-label", `Composer, ISRC and credits of track ${i + 1}`);
+  details.title = [t.composer && `composer: ${t.composer}`, t.isrc && `ISRC ${t.isrc}`].filter(Boolean).join(" · ") || "composer, ISRC, credits";
+  details.addEventListener("click", () => { t.open = !t.open; render(); });
+  li.append(handle, number, title, name, length, details, remove);
   const items = [li];
+  if (t.open) items.push(detailsRow(t, i, markDirty));
   if (!last) items.push(joinRow(t, i));
   return items;
 }
@@ -89,7 +99,7 @@ function render() {
 
 // Reordering moves a track with its join (the join belongs to the track before it).
 Sortable.create(list, {
-  handle: ".handle", draggable: ".album-track", filter: ".join", animation: 120, forceFallback: true,
+  handle: ".handle", draggable: ".album-track", filter: ".join, .track-meta", animation: 120, forceFallback: true,
   onEnd: (e) => {
     const order = [...list.querySelectorAll(".album-track")].map((li) => state.tracks[Number(li.dataset.index)]);
     state.tracks = order;
@@ -169,18 +179,19 @@ const addSelect = document.getElementById("add-track-select");
 for (const t of data.tracks) addSelect.append(new Option(`${t.name} (${fmtTime(t.duration_s)})`, t.id));
 document.getElementById("add-track").addEventListener("click", () => {
   if (!addSelect.value) return;
-  state.tracks.push({ track_id: Number(addSelect.value), title: "", join: { kind: "gap", ms: 2000 } });
+  state.tracks.push({ track_id: Number(addSelect.value), title: "", ...trackMeta(), open: false, join: { kind: "gap", ms: 2000 } });
   render();
   markDirty();
 });
 document.getElementById("album-title").addEventListener("input", (e) => { state.title = e.target.value; markDirty(); });
 document.getElementById("album-artist").addEventListener("input", (e) => { state.artist = e.target.value; markDirty(); });
+wireRelease(state.release, markDirty);
 
 async function save() {
   const body = {
-    title: state.title, artist: state.artist, cover_id: state.cover_id,
+    title: state.title, artist: state.artist, cover_id: state.cover_id, ...releaseBody(state.release),
     tracks: state.tracks.map((t) => ({
-      track_id: t.track_id, title: t.title,
+      track_id: t.track_id, title: t.title, ...trackBody(t),
       ...(t.join.kind === "crossfade" && t.join.ms > 0 ? { crossfade_ms: t.join.ms } : { gap_ms: t.join.ms }),
     })),
   };
@@ -188,6 +199,7 @@ async function save() {
   try {
     const saved = await api("PUT", `/api/v1/albums/${albumId}`, body);
     for (const t of saved.tracks) songs.set(t.track_id, { ...(songs.get(t.track_id) || {}), name: t.track_name, duration_s: t.duration_s });
+    saved.tracks.forEach((t, i) => { if (state.tracks[i]) state.tracks[i].isrc = t.isrc; }); // as stored (no hyphens)
     state.dirty = false;
     saveStatus.textContent = "saved";
     renderTimeline();
@@ -211,10 +223,7 @@ document.getElementById("check-album").addEventListener("click", async () => {
   ul.innerHTML = "<li class='muted'>rendering and checking…</li>";
   box.hidden = false;
   try {
-    const check = await api("GET", `/api/v1/albums/${albumId}/check`);
-    ul.innerHTML = "";
-    if (check.ok) ul.append(Object.assign(document.createElement("li"), { className: "ok", textContent: "Ready: nothing a distributor would refuse." }));
-    for (const p of check.problems) ul.append(Object.assign(document.createElement("li"), { textContent: p }));
+    showCheck(ul, await api("GET", `/api/v1/albums/${albumId}/check`));
   } catch (err) { ul.innerHTML = ""; toast(err.message); }
 });
 
@@ -248,7 +257,7 @@ document.getElementById("export-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   if (state.dirty && !(await save())) return;
   const form = e.target;
-  const formats = ["flac", ...["mp3", "wav"].filter((f) => form[f].checked)];
+  const formats = ["flac", ...["mp3", "wav", "continuous"].filter((f) => form[f].checked)];
   try {
     const x = await api("POST", `/api/v1/albums/${albumId}/exports`, { formats });
     data.exports.push(x);
