@@ -72,15 +72,22 @@ def test_the_album_flow_on_postgresql(client: TestClient, worker: Worker, sessio
         make_track(client, pid, [{"clip_id": c, "start_s": 0, "end_s": 31}], f"song {i}")["id"]
         for i, c in enumerate(clips[:2])
     ]
-    body = {"title": "Pg", "artist": "Bot\x00s", "cover_id": cover_id,
-            "tracks": [{"track_id": songs[0], "title": "One"}, {"track_id": songs[1], "title": "Two"}]}
+    credits = [{"role": "producer", "name": "Pro\x00ducer"}]
+    body = {"title": "Pg", "artist": "Bot\x00s", "cover_id": cover_id, "release_date": "2026",
+            "genre": "G", "label": "L", "upc": "036000291452",
+            "tracks": [{"track_id": songs[0], "title": "One", "composer": "C", "isrc": "USS1Z2600001",
+                        "credits": credits},
+                       {"track_id": songs[1], "title": "Two", "composer": "D", "isrc": "USS1Z2600002"}]}
     album = client.post(f"{API}/projects/{pid}/albums", json=body).json()
     assert album["artist"] == "Bots"  # NUL dropped: PostgreSQL text cannot hold it
+    assert album["tracks"][0]["credits"] == [{"role": "producer", "name": "Producer"}]  # JSON too
     body["tracks"].reverse()  # positions swap: the unique (album, position) must not trip
     r = client.put(f"{API}/albums/{album['id']}", json=body)
     assert r.status_code == 200, r.text
     assert [t["track_id"] for t in r.json()["tracks"]] == songs[::-1]
-    assert client.get(f"{API}/albums/{album['id']}/check").json() == {"ok": True, "problems": []}
+    assert client.get(f"{API}/albums/{album['id']}/check").json() == {
+        "ok": True, "problems": [], "warnings": []
+    }
     assert client.get(f"{API}/albums/{album['id']}/transition/1/audio").status_code == 200
 
     export = _run(client, worker, f"/albums/{album['id']}/exports", {})

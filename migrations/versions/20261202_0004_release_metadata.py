@@ -8,7 +8,7 @@ submitted before this revision: their key keeps answering with the first job, as
 
 Revision ID: 0004
 Revises: 0002
-Create Date: 2026-12-10 10:00:00
+Create Date: 2026-12-02 16:30:00
 """
 
 from collections.abc import Sequence
