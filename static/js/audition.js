@@ -66,6 +66,7 @@ export class Player extends EventTarget {
 
   load(clip) {
     if (this.clip?.id === clip.id) return;
+    this.loopToken = (this.loopToken || 0) + 1;
     this.#stopLoop();
     if (this.loopRange) this.loopRange = { start: 0, end: null }; // a new clip loops whole
     this.audio.pause();
@@ -111,6 +112,7 @@ export class Player extends EventTarget {
   }
 
   pause() {
+    this.loopToken = (this.loopToken || 0) + 1; // a loop still starting does not start
     if (this.loop) {
       const t = this.currentTime;
       this.#stopLoop();
@@ -145,8 +147,10 @@ export class Player extends EventTarget {
    * of a long clip, a stream of chunks that wraps around at `end`. */
   async #startLoop(start, end, from) {
     const clip = this.clip;
+    const token = (this.loopToken = (this.loopToken || 0) + 1); // the latest call wins
+    const current = () => token === this.loopToken && clip === this.clip;
     const decoded = isLong(clip) && end - start > CHUNK_S ? null : await this.#buffer(clip, start, end);
-    if (clip !== this.clip) return; // another clip was loaded meanwhile
+    if (!current()) return;
     this.#stopLoop(false);
     if (decoded) {
       const { buffer, offset } = decoded;
@@ -162,7 +166,8 @@ export class Player extends EventTarget {
       const stream = new Streamer(this.ctx, this.chunks);
       stream.add({ clip, from: start, to: end, first: from, loop: true, dest: this.gain });
       await stream.prime();
-      if (clip !== this.clip) return;
+      if (!current()) { stream.stop(); return; }
+      this.#stopLoop(false);
       const t0 = this.ctx.currentTime + STREAM_LEAD_S;
       stream.begin(t0);
       this.loop = { stop: () => stream.stop(), start, end, startedAt: t0, offset: from, streamed: true, stream };
