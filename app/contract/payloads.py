@@ -88,6 +88,26 @@ class CoversPayload(Payload):
 
 
 @dataclass(frozen=True)
+class AnalyzePayload(Payload):
+    """Analyse a project's clips (model/analysis.py: flags, closeness to the album, style
+    distance, quality) and update their epochs' style distance.
+
+    `checkpoint_id`: only that epoch's clips (what the gpu worker asks for when clips land);
+    None: every clip of the project (a backfill). Clips already analysed by the current
+    analysis version are skipped unless `redo`. The worker walks the clips in id order and
+    records how far it got (`after_id`, `done` of `total`) with every batch it writes, so a
+    redelivered job, or one that yielded its worker to other cpu jobs, carries on from there.
+    """
+
+    project_id: int
+    checkpoint_id: int | None = None
+    redo: bool = False
+    total: int | None = None  # clips to analyse, counted when the job first ran
+    done: int = 0
+    after_id: int = 0
+
+
+@dataclass(frozen=True)
 class SnapshotTrack:
     track_id: int
     revision: int  # pins the track's edit list
