@@ -7,9 +7,10 @@ into Hann-windowed frames of `N_FFT` samples every `HOP` samples (50 ms), and ea
 - `mfcc`    : the DCT-II of `mel_db`, coefficients 0..19 (c0 is the frame's overall level);
 - `chroma`  : energy per pitch class (12, C first) from 55 Hz to 4 kHz, each frame scaled so its
               strongest class is 1;
-- `flatness`: spectral flatness of the spectrum *whitened* by its own local average, in 0..1.
-              Noise of any colour (white, pink, brown) is ~0.5 here, music with pitched sound is
-              well below, because the local average removes the slope but keeps the peaks;
+- `noisiness`: the share of the frame's energy outside spectral peaks (bins well above their
+              local average), 0..1: ~0.9 for noise of any colour (white, pink, brown), well
+              below for pitched sound, even under some noise (the local average removes the
+              spectrum's slope but keeps its peaks);
 - `rms_db`  : RMS level of the hop's samples, dBFS;
 - `rail`    : fraction of the hop's samples at full scale (|x| >= 0.99).
 
@@ -38,7 +39,7 @@ MEL_RANGE_HZ = (30.0, 8000.0)
 CHROMA_RANGE_HZ = (55.0, 4000.0)
 RAIL = 0.99  # |sample| at or above this is "at full scale"
 WHITEN_BINS = 33  # width of the local average that whitens the spectrum (~260 Hz)
-FLOOR_DB = 50.0  # bins this far below a frame's strongest one are not part of its flatness
+PEAK_RATIO = 4.0  # a bin this many times its local average is part of a spectral peak
 BLOCK_FRAMES = 2048  # frames transformed at a time: bounded memory for an album
 CHROMA_WEIGHT = 0.7
 _EPS = 1e-10
@@ -55,7 +56,7 @@ class FrameFeatures:
     mel_db: Array  # (T, N_MELS)
     mfcc: Array  # (T, N_MFCC)
     chroma: Array  # (T, 12)
-    flatness: Array  # (T,)
+    noisiness: Array  # (T,)
     rms_db: Array  # (T,)
     rail: Array  # (T,)
     duration_s: float
@@ -111,7 +112,7 @@ def frame_features(audio: npt.ArrayLike, sample_rate: int) -> FrameFeatures:
     window = np.hanning(N_FFT).astype(np.float32)
     mel = np.empty((n_frames, N_MELS), np.float32)
     chroma = np.empty((n_frames, 12), np.float32)
-    flat = np.empty(n_frames, np.float32)
+    noisy = np.empty(n_frames, np.float32)
     for start in range(0, n_frames, BLOCK_FRAMES):
         stop = min(n_frames, start + BLOCK_FRAMES)
         idx = np.arange(start, stop)[:, None] * HOP + np.arange(N_FFT)[None, :]
@@ -119,35 +120,33 @@ def frame_features(audio: npt.ArrayLike, sample_rate: int) -> FrameFeatures:
         mel[start:stop] = 10 * np.log10(power @ mel_fb + _EPS)
         c = power @ chroma_fb  # (B, 12)
         chroma[start:stop] = c / (c.max(axis=1, keepdims=True) + _EPS)
-        flat[start:stop] = whitened_flatness(power)
+        noisy[start:stop] = noisiness(power)
     body = x[: n_frames * HOP].reshape(n_frames, HOP)
     rms = np.sqrt(np.mean(body.astype(np.float64) ** 2, axis=1))
     return FrameFeatures(
         mel_db=mel,
         mfcc=(mel @ dct).astype(np.float32),
         chroma=chroma,
-        flatness=flat,
+        noisiness=noisy,
         rms_db=(20 * np.log10(np.maximum(rms, _EPS))).astype(np.float32),
         rail=np.mean(np.abs(body) >= RAIL, axis=1).astype(np.float32),
         duration_s=len(x) / ANALYSIS_SR,
     )
 
 
-def whitened_flatness(power: npt.NDArray[np.floating[Any]]) -> Array:
-    """Flatness (geometric / arithmetic mean) of each row of `power` (B, bins) divided by its
-    moving average over WHITEN_BINS bins, over the bins within FLOOR_DB of the row's strongest
-    (a tone's far leakage is smooth, not noise); DC and the lowest bins are left out."""
+def noisiness(power: npt.NDArray[np.floating[Any]]) -> Array:
+    """Share of each row's energy (`power` (B, bins)) that is not in spectral peaks, 0..1. A
+    peak is a bin at least PEAK_RATIO times its moving average over WHITEN_BINS bins: the
+    average removes the spectrum's slope, so noise of any colour is ~0.9 here (its bins scatter
+    around their average), while pitched sound keeps most of its energy in peaks even under
+    noise 10 dB down (~0.4). DC and the lowest bins are left out."""
     p = power[:, 4:].astype(np.float64) + _EPS
     k = WHITEN_BINS
     c = np.cumsum(np.pad(p, ((0, 0), (k // 2 + 1, k // 2)), mode="edge"), axis=1)
     local = (c[:, k:] - c[:, :-k]) / k  # (B, bins - 4): the centred moving average
-    w = p / local
-    use = p >= p.max(axis=1, keepdims=True) * 10 ** (-FLOOR_DB / 10)
-    count = np.maximum(use.sum(axis=1), 1)
-    geo = np.exp(np.where(use, np.log(w), 0.0).sum(axis=1) / count)
-    arith = np.where(use, w, 0.0).sum(axis=1) / count
-    flat: Array = (geo / arith).astype(np.float32)
-    return flat
+    in_peaks = np.where(p >= PEAK_RATIO * local, p, 0.0).sum(axis=1)
+    share: Array = (1.0 - in_peaks / p.sum(axis=1)).astype(np.float32)
+    return share
 
 
 @cache

@@ -5,9 +5,9 @@ score reaches 0.5, with a one-line reason a curator can read. The measures (fram
 `model.frame_features`; "active" frames are louder than the silence floor, -50 dBFS):
 
 - `silent`   share of frames below the floor; raised from 80 %.
-- `noise`    share of active frames whose whitened spectrum is flat (white, pink or brown noise
-             alike), and how little the mel spectrum changes from frame to frame; raised when
-             ~80 % of it is flat and it changes by under ~4 dB per frame (music: 12-17 dB).
+- `noise`    share of active frames whose energy is not in spectral peaks (no pitch: white,
+             pink or brown noise alike), and how little the mel spectrum changes from frame to
+             frame; raised when ~80 % of it has no pitch and it changes by under ~4 dB per frame.
 - `exploded` saturated frames (a fifth of the samples at full scale, or RMS above -3 dBFS):
              raised when 15 % of the clip, or 2 s in one run, is saturated.
 - `drone`    the longest stretch of active, pitched frames whose mel spectrum stays within a few
@@ -42,6 +42,7 @@ LOOP_MIN_S, LOOP_MAX_S = 0.15, 4.0
 LOOP_MATCH = 0.9  # cosine of z-scored frame features one period apart
 LOOP_MIN_RUN_S = 2.0
 DRONE_CHANGE_DB = 3.0
+NOISY = 0.75  # frames with this much of their energy outside spectral peaks sound like noise
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,13 @@ def noise(
 ) -> Flag:
     if active.sum() < max(4, 0.2 * frames.frames):
         return Flag("noise", 0.0, "too little sound to tell")
-    flat = float(np.mean(frames.flatness[active] >= 0.45))
+    flat = float(np.mean(frames.noisiness[active] >= NOISY))
     change = np.abs(np.diff(mel, axis=0)).mean(axis=1)
     novelty = float(np.median(change[active[1:]])) if active[1:].any() else 0.0
     score = min(ramp(flat, 0.6, 1.0), ramp(novelty, 6.0, 2.0))
     return Flag(
         "noise", score,
-        f"noise-like: {flat:.0%} of it is spectrally flat, its spectrum changes "
+        f"noise-like: {flat:.0%} of it has no pitch, its spectrum changes "
         f"{novelty:.1f} dB from frame to frame",
         {"flat_share": round(flat, 4), "novelty_db": round(novelty, 2)},
     )
@@ -151,7 +152,7 @@ def drone(
     slow = np.abs(mel[lag:] - mel[:-lag]).mean(axis=1) < DRONE_CHANGE_DB
     fast = np.abs(np.diff(mel, axis=0)).mean(axis=1) < DRONE_CHANGE_DB
     steady[lag:] = slow & fast[lag - 1 :]
-    steady &= active & (frames.flatness < 0.3)  # pitched sound (noise has its own flag)
+    steady &= active & (frames.noisiness < 0.5)  # pitched sound (noise has its own flag)
     # A steady frame vouches for the second before it too.
     start, length = longest_run(steady)
     if length:

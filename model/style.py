@@ -15,6 +15,7 @@ products, so an epoch's distance is computed from its clips' stats without their
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,9 +53,11 @@ class FrameStats:
         cov = (self.outer - self.n * np.outer(mean, mean)) / (self.n - 1)
         return mean, (cov + cov.T) / 2
 
-    def save(self, path: str | Path) -> None:
-        with open(path, "wb") as f:
-            np.savez(f, n=np.array(self.n), total=self.total, outer=self.outer)
+    def to_bytes(self) -> bytes:
+        """An .npz file's bytes (`load` reads them back)."""
+        buf = io.BytesIO()
+        np.savez(buf, n=np.array(self.n), total=self.total, outer=self.outer)
+        return buf.getvalue()
 
     @classmethod
     def load(cls, path: str | Path) -> FrameStats:
