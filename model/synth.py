@@ -219,5 +219,5 @@ def through_composed(seconds: float, sr: int, seed: int) -> npt.NDArray[np.float
     for start in range(0, n, beat):
         k = min(hit, n - start)
         out[start : start + k] += 0.3 * rng.standard_normal(k) * _decay(k, sr, 0.02)
-    peak = np.abs(out).max()
+    peak = np.abs(out).max() if n else 0.0
     return (0.8 * out / peak if peak > 0 else out).astype(np.float32)

@@ -29,6 +29,7 @@ from app.services.analysis import AlbumSpec, ClipResult, ClipToAnalyze
 from model.analysis import ClipAnalysis, analyze
 from model.audio import AudioError, decode
 from model.closeness import AlbumIndex
+from model.pathology import HARD_FLAGS
 from model.style import FrameStats, frechet_distance
 from worker.errors import JobError
 from worker.lease import Lease, Yielded
@@ -98,6 +99,25 @@ def run_analysis(rt: Runtime, lease: Lease, payload: AnalyzePayload) -> dict[str
     return {
         "project_id": payload.project_id, "analysed": payload.done, "flagged_now": flagged,
         "album_indexed": index is not None, "epochs": sorted(touched),
+    }
+
+
+def analyse_now(
+    rt: Runtime, lease: Lease, project_id: int, clip_ids: list[int]
+) -> dict[int, list[str]]:
+    """Analyse these clips of a project now (recorded like the analysis job does) and return
+    the hard flags each raises (a no-curation album leaves those out)."""
+    with rt.reading() as session:
+        spec = analysis.album_spec(session, project_id)
+        clips = analysis.clips_by_id(session, clip_ids)
+    index = album_index(rt, lease, spec)
+    results = [_analyze(rt, lease, clip, index) for clip in clips]
+    with lease.fenced() as session:
+        analysis.record_results(session, results)
+    update_epochs(rt, lease, {c.checkpoint_id for c in clips}, index)
+    return {
+        r.clip_id: [f["name"] for f in r.analysis["flags"] if f["name"] in HARD_FLAGS]
+        for r in results
     }
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 from app.contract.codec import Versioned
 from app.contract.queues import GPU, Queue
 
-AutoAlbumMode = Literal["clips", "generate", "epochs"]
+AutoAlbumMode = Literal["clips", "generate", "epochs", "best"]
 CoverMethod = Literal["self", "photos"]
 
 
@@ -162,8 +162,9 @@ class MadeAlbum:
 class AutoAlbumPayload(Payload):
     """The paper's no-curation album, planned at submit time so a redelivery builds the same one.
 
-    mode `clips` and `epochs` come with their `pieces` chosen; mode `generate` with the clip
-    generation it runs first (`generate`, on the gpu queue). `made` is filled in by the worker.
+    mode `clips`, `epochs` and `best` come with their `pieces` chosen; mode `generate` with the
+    clip generation it runs first (`generate`, on the gpu queue), whose fresh clips with a hard
+    flag are dropped unless `include_flagged`. `made` is filled in by the worker.
     """
 
     project_id: int
@@ -180,6 +181,7 @@ class AutoAlbumPayload(Payload):
     pieces: tuple[AlbumPiece, ...] = ()
     generate: GeneratePayload | None = None
     made: MadeAlbum | None = None
+    include_flagged: bool = False
 
     def route(self, default: Queue) -> Queue:
         return GPU if self.mode == "generate" else default

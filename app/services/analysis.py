@@ -146,6 +146,14 @@ def pending_clips(session: Session, payload: AnalyzePayload, limit: int) -> list
     return [ClipToAnalyze(*row) for row in rows]
 
 
+def clips_by_id(session: Session, clip_ids: Sequence[int]) -> list[ClipToAnalyze]:
+    rows = session.execute(
+        select(Clip.id, Clip.checkpoint_id, Clip.epoch, Clip.audio_path, Clip.sample_rate)
+        .where(Clip.id.in_(list(clip_ids))).order_by(Clip.id)
+    )
+    return [ClipToAnalyze(*row) for row in rows]
+
+
 def album_spec(session: Session, project_id: int) -> AlbumSpec | None:
     """None when the project has no source tracks (nothing to compare with)."""
     rows = session.execute(
