@@ -2,9 +2,9 @@
 
 `sound_image` draws the clips of an album as a stack of log-mel spectrograms (time left to
 right, silences left out, low notes at the bottom of each band), coloured with a palette whose
-hue comes from the music's strongest pitch class and whose brightness is the loudness. The covers' self-style
-method (model/covers.py) then stylises it through the same backends as an uploaded cover, so
-a no-curation album always has its cover.jpg and an embedded front cover.
+hue comes from the music's strongest pitch class and whose brightness is the loudness. The
+covers' self-style method (model/covers.py) then stylises it through the same backends as an
+uploaded cover, so a no-curation album always has its cover.jpg and an embedded front cover.
 
 numpy and Pillow only; deterministic for the same audio and seed.
 """
