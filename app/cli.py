@@ -17,7 +17,8 @@ REGISTRARS = (
     "app.cli_serve",  # up, web, worker, migrate
     "model.cli_prepare",  # prepare
     "model.cli_engine",  # train, generate
-    "model.cli_bench",  # bench generate|train
+    "model.cli_bench",  # bench generate|train|quality
+    "model.cli_analyze",  # analyze
     "model.cli_titles",  # titles
     "model.cli_covers",  # cover
 )

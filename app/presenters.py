@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from app.api.urls import API_PREFIX, clip_audio_url, clip_peaks_url
+from app.api.urls import API_PREFIX, clip_audio_url, clip_peaks_url, source_audio_url
 from app.catalog import Album, Clip, Cover, Export, Title, Track
 from app.schemas.albums import AlbumOut, AlbumTrackOut
 from app.schemas.clips import ClipOut
@@ -26,6 +26,13 @@ def clip_out(clip: Clip) -> ClipOut:
     fields = {k: getattr(clip, k) for k in ClipOut.model_fields if hasattr(clip, k)}
     fields["audio_url"] = clip_audio_url(clip.id)
     fields["peaks_url"] = clip_peaks_url(clip.id) if clip.peaks_path else None
+    analysis = clip.analysis or {}
+    fields["flag_scores"] = analysis.get("scores")
+    fields["style_distance"] = analysis.get("style_distance")
+    fields["flags"] = list(clip.flags or [])
+    if clip.closeness:
+        source = int(clip.closeness["source_track_id"])
+        fields["closeness"] = {**clip.closeness, "source_audio_url": source_audio_url(source)}
     return ClipOut.model_validate(fields)
 
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # per sample, where extra threads only add synchronisation, so generation defaults to one.
     train_threads: int = Field(0, ge=0)
     generate_threads: int = Field(1, ge=0)
+    # A clip-analysis job works this long, then hands its cpu worker to the jobs queued behind
+    # it (an export waits at most this long behind a 2,000-clip backfill) and carries on.
+    analysis_slice_s: float = Field(30.0, gt=0)
     sse_poll_s: float = Field(0.5, gt=0)  # how often /jobs/{id}/events looks at the job row
     sse_keepalive_s: float = Field(15.0, gt=0)
 

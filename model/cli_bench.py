@@ -1,7 +1,8 @@
-"""`albumbot bench generate|train`: throughput figures as one JSON object.
+"""`albumbot bench generate|train|quality`: throughput figures as one JSON object.
 
 Benchmarks run the same code paths as `albumbot generate` and `albumbot train` (the fast sampler,
-the TBPTT training step) on a randomly initialised network of the requested shape.
+the TBPTT training step) on a randomly initialised network of the requested shape; `quality`
+times clip analysis (model/bench_quality.py) and follows it through a short real run.
 """
 
 from __future__ import annotations
@@ -20,21 +21,26 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "bench",
-        help="measure generation or training throughput (JSON)",
+        help="measure generation or training throughput, or clip analysis (JSON)",
         description=(
             "Measure samples per second of generation or training for a network shape, on a "
             "randomly initialised model (speed does not depend on the weights). Prints one JSON "
             "object with samples_per_s_total, samples_per_s_per_stream, realtime_factor "
-            "(generated seconds per wall second per stream at 16 kHz), the device and the config."
+            "(generated seconds per wall second per stream at 16 kHz), the device and the config. "
+            "`quality` times flags for one clip-minute, closeness of one clip-minute against a "
+            "60-minute album, and reports the style distance per epoch of a short real run "
+            "(model/bench_quality.py)."
         ),
         epilog="Examples:\n"
         "  albumbot bench generate --cell gru --dim 256 --layers 2 --batch 1 --threads 1 --json\n"
         "  albumbot bench train --cell gru --dim 256 --layers 2 --batch 16 --seq-len 1024 "
         "--threads 2\n"
-        "  albumbot bench generate --preset paper --batch 128 --device cuda --json",
+        "  albumbot bench generate --preset paper --batch 128 --device cuda --json\n"
+        "  OMP_NUM_THREADS=1 albumbot bench quality --json\n"
+        "  albumbot bench quality --album-minutes 10 --run-epochs 0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("what", choices=["generate", "train"], help="which throughput to measure")
+    p.add_argument("what", choices=["generate", "train", "quality"], help="what to measure")
     p.add_argument("--preset", choices=["paper", "tiny"], default=None,
                    help="start from a preset's shape (other options override it)")
     add_model_flags(p.add_argument_group(
@@ -53,6 +59,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--no-cuda-graph", action="store_true",
                    help="generate: disable CUDA graph replay")
+    q = p.add_argument_group("quality")
+    q.add_argument("--album-minutes", type=float, default=60.0,
+                   help="length of the synthetic album closeness is measured against (default 60)")
+    q.add_argument("--clip-minutes", type=float, default=1.0, help="clip length (default 1)")
+    q.add_argument("--run-epochs", type=int, default=6,
+                   help="epochs of the real tiny run (default 6; 0 skips it)")
+    q.add_argument("--clips-per-epoch", type=int, default=4, help="clips analysed per epoch")
     p.add_argument("--json", action="store_true",
                    help="print only the JSON object (default prints it indented)")
     p.set_defaults(handler=run)
@@ -72,7 +85,20 @@ def run(args: argparse.Namespace) -> int:
     from .bench import bench_generate, bench_train
 
     cfg = _config(args)
-    if args.what == "generate":
+    if args.what == "quality":
+        from .bench_quality import bench_quality
+
+        for name in ("album_minutes", "clip_minutes"):
+            if not getattr(args, name) > 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be > 0")
+        if args.run_epochs < 0 or args.clips_per_epoch < 1:
+            raise ValueError("--run-epochs must be >= 0 and --clips-per-epoch >= 1")
+        result = bench_quality(
+            album_minutes=args.album_minutes, clip_minutes=args.clip_minutes,
+            run_epochs=args.run_epochs, clips_per_epoch=args.clips_per_epoch,
+            threads=args.threads or 1,
+        )
+    elif args.what == "generate":
         result = bench_generate(
             cfg, batch=args.batch, samples=args.samples, threads=args.threads or 1,
             device=args.device, cuda_graph=not args.no_cuda_graph,

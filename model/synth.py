@@ -187,3 +187,37 @@ def write_album(
         sf.write(str(path), np.clip(audio, -1.0, 1.0), sr, subtype="PCM_16")
         paths.append(path)
     return paths
+
+
+def through_composed(seconds: float, sr: int, seed: int) -> npt.NDArray[np.float32]:
+    """Mono music that never repeats itself: a random melody (notes of 0.12-0.45 s over two
+    octaves), a new random chord every 2 s and a noise hit on every half-second beat, each hit
+    fresh noise. Unlike `demo_track` (whose four bars repeat sample for sample) no stretch of it
+    matches another, so a test can say exactly where an excerpt of it came from.
+
+    Returns
+    -------
+    np.ndarray[float32, round(seconds * sr)]
+        peak 0.8.
+    """
+    rng = np.random.default_rng(seed)
+    n = round(seconds * sr)
+    out = np.zeros(n)
+    t = 0
+    while t < n:
+        d = min(round(rng.uniform(0.12, 0.45) * sr), n - t)
+        freq = 220.0 * 2 ** (int(rng.integers(-12, 13)) / 12)
+        out[t : t + d] += 0.3 * rng.uniform(0.5, 1.0) * _note(freq, d, sr, 0.01, 0.05)
+        t += d
+    bar = round(2.0 * sr)
+    for start in range(0, n, bar):
+        m = min(bar, n - start)
+        root = 110.0 * 2 ** (int(rng.integers(0, 12)) / 12)
+        for interval in (0, 4, 7):
+            out[start : start + m] += 0.08 * _note(root * 2 ** (interval / 12), m, sr, 0.05, 0.1)
+    beat, hit = round(0.5 * sr), round(0.1 * sr)
+    for start in range(0, n, beat):
+        k = min(hit, n - start)
+        out[start : start + k] += 0.3 * rng.standard_normal(k) * _decay(k, sr, 0.02)
+    peak = np.abs(out).max() if n else 0.0
+    return (0.8 * out / peak if peak > 0 else out).astype(np.float32)

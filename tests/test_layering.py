@@ -21,7 +21,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 400
 APP_MAY_START_WORKERS = {"app/cli_serve.py"}  # `albumbot worker` builds the Celery worker app
-RUNNERS = ("worker/runners.py", "worker/clips.py", "worker/datasets.py", "worker/album_runners.py")
+RUNNERS = (
+    "worker/runners.py", "worker/clips.py", "worker/datasets.py", "worker/album_runners.py",
+    "worker/analysis.py",
+)
 CONTRACT_MAY_IMPORT = ("app.contract", "model.config")
 SESSION_QUERIES = {"execute", "scalar", "scalars", "query", "get", "add", "delete", "merge"}
 

@@ -8,11 +8,13 @@ whatever an earlier attempt of the same job wrote, so a redelivered job leaves o
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+import soundfile as sf
 from sqlalchemy.orm import Session
 
 from app import jobs
@@ -25,10 +27,14 @@ from app.contract.payloads import (
 )
 from app.jobs import LeaseLost
 from app.services import auto_album, covers, release_build, titles
+from app.services import clips as clip_catalog
 from app.services.errors import DomainError
 from model.cover_io import cover_jpeg_bytes
+from model.cover_sound import MAX_CLIPS as MAX_SOUND_CLIPS
+from model.cover_sound import sound_image
 from model.covers import CoverConfig, available_backends, photo_style_cover, self_style_cover
 from model.titles import generate_titles
+from worker.analysis import analyse_now
 from worker.errors import JobError, describe
 from worker.lease import Lease, Stopped
 from worker.runtime import Runtime
@@ -204,12 +210,19 @@ def run_auto_album(rt: Runtime, lease: Lease, payload: AutoAlbumPayload) -> dict
 def _make_album(rt: Runtime, lease: Lease, payload: AutoAlbumPayload) -> AutoAlbumPayload:
     notes: list[str] = []
     project_id, seed = payload.project_id, payload.seed
-    pieces = _generate_pieces(rt, lease, payload) if payload.generate else list(payload.pieces)
+    if payload.generate:
+        pieces = _generate_pieces(rt, lease, payload, notes)
+    else:
+        pieces = list(payload.pieces)
     lease.check()
     lease.report(progress=0.4, message="drawing titles")
     with rt.reading() as session:
         sources = titles.discography(session, project_id)
         cover_inputs = _optional_cover(session, rt, project_id, notes)
+    from_sound: tuple[int, ...] = ()
+    if cover_inputs is None:
+        lease.report(progress=0.42, message="drawing a cover from the album's sound")
+        cover_inputs, from_sound = sound_cover_inputs(rt, lease, payload, pieces, notes)
     wanted = len(pieces) + (0 if payload.title else 1)
     names = auto_titles(sources, wanted, seed, notes)
     album_title = payload.title or names.pop(0) or "Untitled"
@@ -225,6 +238,7 @@ def _make_album(rt: Runtime, lease: Lease, payload: AutoAlbumPayload) -> AutoAlb
             rt, project_id, lease.job_id, 0, cover_inputs, method="self",
             size=auto_album.COVER_SIZE, seed=seed, backend=auto_album.COVER_BACKEND,
         )
+        made = replace(made, from_sound=from_sound)
     with lease.fenced() as session:
         payload = auto_album.materialize(
             session, rt.storage, lease.job_id, payload, pieces, names, album_title, made,
@@ -236,9 +250,13 @@ def _make_album(rt: Runtime, lease: Lease, payload: AutoAlbumPayload) -> AutoAlb
     return payload
 
 
-def _generate_pieces(rt: Runtime, lease: Lease, payload: AutoAlbumPayload) -> list[AlbumPiece]:
+def _generate_pieces(
+    rt: Runtime, lease: Lease, payload: AutoAlbumPayload, notes: list[str]
+) -> list[AlbumPiece]:
     """Fresh clips from the chosen checkpoint, made by the clip-generation runner itself; the
-    reservation of their indices goes into this job's own payload."""
+    reservation of their indices goes into this job's own payload. They are analysed at once,
+    and those with a hard flag are left out (unless `include_flagged`; all of them stay when
+    every one is flagged, with a note)."""
     from worker.runners import generate_clips  # torch: only in the process that generates
 
     spec = payload.generate
@@ -246,7 +264,19 @@ def _generate_pieces(rt: Runtime, lease: Lease, payload: AutoAlbumPayload) -> li
     lease.report(progress=0.0, message=f"generating {spec.n} clips of {spec.seconds} s")
     made = generate_clips(rt, lease, spec, lambda reserved: replace(payload, generate=reserved))
     with rt.reading() as session:
-        return auto_album.whole_clips(session, made.clip_ids)
+        pieces = auto_album.whole_clips(session, made.clip_ids)
+    if payload.include_flagged:
+        return pieces
+    lease.report(progress=0.35, message="analysing the fresh clips")
+    hard = analyse_now(rt, lease, payload.project_id, made.clip_ids)
+    kept = [p for p in pieces if not hard.get(p.clip_id)]
+    for p in pieces:
+        if hard.get(p.clip_id):
+            notes.append(f"Clip {p.clip_id} was left out: {', '.join(hard[p.clip_id])}.")
+    if not kept:
+        notes.append("Every fresh clip has a hard flag; the album uses them all anyway.")
+        return pieces
+    return kept
 
 
 def _optional_cover(
@@ -254,9 +284,40 @@ def _optional_cover(
 ) -> covers.CoverInputs | None:
     try:
         return covers.cover_inputs(session, rt.storage, project_id, "self")
-    except DomainError as exc:
-        notes.append(f"No cover was generated: {exc.message}")
-        return None
+    except DomainError:
+        return None  # no cover uploaded: the album's sound makes one
+
+
+def sound_cover_inputs(
+    rt: Runtime, lease: Lease, payload: AutoAlbumPayload, pieces: Sequence[AlbumPiece],
+    notes: list[str],
+) -> tuple[covers.CoverInputs | None, tuple[int, ...]]:
+    """A picture of the album's own sound (model/cover_sound.py: spectrograms of its pieces)
+    as the "uploaded cover" of the self-style method, stored under the job's key; with the
+    clips it was drawn from. (None, ()) when the pieces hold no sound at all."""
+    with rt.reading() as session:
+        paths = {c.id: rt.storage.path(c.audio_path) for c in
+                 clip_catalog.clips_by_id(session, {p.clip_id for p in pieces})}
+    used = [p for p in pieces if p.clip_id in paths][:MAX_SOUND_CLIPS]
+    audio = []
+    for piece in used:
+        lease.check()
+        with sf.SoundFile(str(paths[piece.clip_id])) as f:
+            f.seek(int(piece.start_s * f.samplerate))
+            frames = int((piece.end_s - piece.start_s) * f.samplerate)
+            audio.append((f.read(frames, dtype="float32"), f.samplerate))
+    try:
+        image = sound_image(audio, size=1024, seed=payload.seed)
+    except ValueError as exc:
+        notes.append(f"No cover was generated: {exc}")
+        return None, ()
+    key = f"projects/{payload.project_id}/covers/job-{lease.job_id}-sound.png"
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    rt.storage.write_bytes(key, buf.getvalue())
+    notes.append("No cover was uploaded: the cover is drawn from the album's own sound.")
+    source = covers.CoverInputs(cover=rt.storage.path(key), photos=[], source_ids=[])
+    return source, tuple(p.clip_id for p in used)
 
 
 def auto_titles(sources: Sequence[str], n: int, seed: int, notes: list[str]) -> list[str]:

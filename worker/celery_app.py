@@ -107,7 +107,8 @@ class WorkerState:
 def make_celery(settings: Settings) -> Celery:
     """The worker app for `settings`, with the task modules and process hooks registered."""
     ensure_broker_dirs(settings)
-    app = Celery("albumbot", include=["worker.tasks", "worker.album_tasks"])
+    tasks = ["worker.tasks", "worker.album_tasks", "worker.analysis_tasks"]
+    app = Celery("albumbot", include=tasks)
     app.conf.update(celery_config(settings))
     state = WorkerState(settings)
     app.albumbot = state

@@ -32,6 +32,7 @@ from model.features import measure
 from model.generate import generate, write_clips
 from model.peaks import compute_peaks
 from model.samplernn import SampleRNN
+from worker.analysis import queue_checkpoint_analysis
 from worker.lease import Lease
 from worker.runtime import Runtime
 
@@ -121,6 +122,7 @@ def make_clips(
                     added += _store(
                         rt, lease, target, index, batch.seed, temperature, path, sample_rate
                     )
+    queue_checkpoint_analysis(rt, lease, target.project_id, target.checkpoint_id)  # cpu queue
     return added
 
 

@@ -47,6 +47,12 @@ class Stopped(Exception):
         self.reason: StopReason = reason
 
 
+class Yielded(Exception):
+    """The runner did one bounded slice of a long job (its payload says how far it got) and
+    gives its worker to the jobs queued behind it: the job is handed back and published again
+    at once, to the end of its queue. Not a failed attempt."""
+
+
 class Lease:
     """A claimed job: its attempt number, a heartbeat thread, and the stop signals."""
 
@@ -218,6 +224,11 @@ def execute(
             except LeaseLost as exc:
                 logger.warning("job %d attempt %d stops without writing: %s", job_id, attempt, exc)
                 return None
+            except Yielded as slice_done:
+                lease.beat()  # its progress so far
+                lease.release(message=str(slice_done))
+                _publish_again(rt, job_id, kind, payload)
+                return None
             except Stopped as stop:
                 if stop.reason == "cancel":
                     lease.cancel()
@@ -282,6 +293,17 @@ def _claim(
             logger.info("job %d not claimed: %s", job_id, exc)
             return None
     return attempt, stored
+
+
+def _publish_again(rt: Runtime, job_id: int, kind: JobKind[P], payload: P) -> None:
+    """Publish a job that yielded; if the broker is down the sweeper publishes it later."""
+    try:
+        rt.publish(kind.task, job_id, kind.queue_for(payload))
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper's turn
+        logger.warning("job %d: could not publish its next slice (%s)", job_id, exc)
+        return
+    with rt.session() as session:
+        jobs.mark_enqueued(session, job_id)
 
 
 def _defer(rt: Runtime, job_id: int) -> None:

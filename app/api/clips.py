@@ -7,19 +7,32 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from app import spectrogram
-from app.api.deps import ReadSessionDep, ResourceId, SessionDep, StorageDep
+from app.api.deps import (
+    IdempotencyKey,
+    QueueDep,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+    StorageDep,
+)
+from app.api.urls import job_url
 from app.media import file_response
 from app.presenters import clip_out
-from app.schemas.clips import ClipOut, ClipPatch, MarkerIn, MarkerOut
+from app.schemas.clips import AnalysisIn, ClipOut, ClipPatch, MarkerIn, MarkerOut
 from app.schemas.common import Page
-from app.services import clips
+from app.schemas.jobs import JobOut
+from app.services import analysis, clips
 from app.services.clips import ClipFilter
 from app.services.errors import NotFound
 
 router = APIRouter(tags=["clips"])
 Sort = Literal[
     "created", "-created", "epoch", "-epoch", "rating", "-rating",
-    "loudness", "-loudness", "silence", "-silence",
+    "loudness", "-loudness", "silence", "-silence", "quality", "-quality",
+]
+FlagFilter = Literal[
+    "silent", "noise", "exploded", "drone", "loop", "dc", "clipped", "copied",
+    "any", "none", "clean", "unanalysed",
 ]
 
 
@@ -43,12 +56,18 @@ def list_clips(
     max_silence: Annotated[
         float | None, Query(ge=0, le=1, description="silent fraction at most, 0..1")
     ] = None,
+    flag: Annotated[
+        FlagFilter | None,
+        Query(description="a flag's name: clips raising it; any: some flag; none: analysed, "
+              "no flag; clean: analysed, no hard flag (silent, noise, exploded, copied); "
+              "unanalysed"),
+    ] = None,
     sort: Sort = "-created",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[ClipOut]:
     """A page of clips, newest first unless `sort` says otherwise (`-` = descending; unrated,
-    unmeasured clips sort as the lowest values)."""
+    unmeasured clips sort as the lowest values). `sort=-quality` is best first."""
     filters = ClipFilter(
         run_id=run,
         epoch=epoch,
@@ -58,6 +77,7 @@ def list_clips(
         min_lufs=min_lufs,
         max_lufs=max_lufs,
         max_silence=max_silence,
+        flag=flag,
     )
     rows, next_cursor = clips.list_clips(
         session, project_id, filters=filters, sort=sort, cursor=cursor, limit=limit
@@ -113,3 +133,29 @@ def clip_spectrogram(
     if not audio.is_file():
         raise NotFound("clip audio file", clip_id)
     return file_response(request, spectrogram.cached_png(audio), "image/png", ranges=False)
+
+
+@router.post(
+    "/projects/{project_id}/analysis",
+    status_code=202,
+    response_model=JobOut,
+    responses={202: {"description": "queued on the cpu queue; Location points at the job"}},
+)
+def analyse_clips(
+    project_id: ResourceId,
+    session: SessionDep,
+    queue: QueueDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    body: AnalysisIn | None = None,
+) -> JobOut:
+    """Analyse the project's clips that the current analysis has not seen (all of them with
+    `redo`): flags, closeness to the album, style distance, quality. Clips are analysed when
+    they land anyway; this backfills older ones. Runs on the cpu queue in bounded batches
+    (cancellable, with progress), never in the way of training or the studio."""
+    job = analysis.request_analysis(
+        session, queue, project_id, redo=(body or AnalysisIn()).redo,
+        idempotency_key=idempotency_key,
+    )
+    response.headers["Location"] = job_url(job.id)
+    return JobOut.model_validate(job)

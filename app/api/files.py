@@ -1,4 +1,5 @@
-"""Media downloads: clip audio (HTTP ranges, HEAD), clip excerpts, clip peaks, uploaded images."""
+"""Media downloads: clip audio and source audio (HTTP ranges, HEAD), clip excerpts, clip
+peaks, uploaded images."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from app.api.deps import ReadSessionDep, ResourceId, StorageDep
 from app.api.file_routes import add_file_route
 from app.api.problems import Responses
 from app.media import AUDIO_TYPES, IMAGE_TYPES, bytes_response, file_response
-from app.services import clips, images
+from app.services import clips, images, sources
 from app.services.errors import NotFound
 from app.storage import Storage
 
@@ -67,6 +68,26 @@ add_file_route(
     router, "/clips/{clip_id}/excerpt", clip_excerpt, name="clip_excerpt",
     responses={**AUDIO_RESPONSES, 200: {"content": {"audio/wav": {}}, "description": "the excerpt"},
                422: {"description": "a range that is not inside the clip"}},
+)
+
+
+def source_audio(
+    source_id: ResourceId, request: Request, session: ReadSessionDep, storage: StorageDep
+) -> Response:
+    """An uploaded album track as stored (what a clip's closeness points into, for A/B against
+    the source). Honours `Range: bytes=...` (206/416) and `If-Range`; HEAD too."""
+    track = sources.get_source(session, source_id)
+    media_type = AUDIO_TYPES.get(track.format.upper(), "application/octet-stream")
+    path = _existing(storage, track.path, "source audio", source_id)
+    return file_response(request, path, media_type)
+
+
+add_file_route(
+    router, "/sources/{source_id}/audio", source_audio, name="source_audio",
+    responses={
+        **AUDIO_RESPONSES,
+        200: {"content": {t: {} for t in AUDIO_TYPES.values()}, "description": "the whole file"},
+    },
 )
 
 

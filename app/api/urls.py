@@ -21,5 +21,9 @@ def clip_peaks_url(clip_id: int) -> str:
     return f"{API_PREFIX}/clips/{clip_id}/peaks"
 
 
+def source_audio_url(source_id: int) -> str:
+    return f"{API_PREFIX}/sources/{source_id}/audio"
+
+
 def image_url(image_id: int) -> str:
     return f"{API_PREFIX}/images/{image_id}"

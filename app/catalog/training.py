@@ -65,6 +65,12 @@ class Checkpoint(Base):
     valid_nll_bits: Mapped[float | None]
     path: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Quality of the epoch's analysed clips (app/services/analysis.py): the Fréchet distance of
+    # their frame features to the album's, and the shares with a flag raised and with `copied`.
+    style_distance: Mapped[float | None]
+    flagged_share: Mapped[float | None]
+    copied_share: Mapped[float | None]
+    analyzed_clips: Mapped[int] = mapped_column(default=0)
 
     run: Mapped[Run] = relationship(back_populates="checkpoints")
 
@@ -88,6 +94,8 @@ class Clip(Timestamps, Base):
         Index("ix_clips_project_id_loudness_id", "project_id", "loudness_lufs", "id"),
         Index("ix_clips_project_id_silence_id", "project_id", "silence_ratio", "id"),
         Index("ix_clips_run_id_epoch_id", "run_id", "epoch", "id"),
+        Index("ix_clips_project_id_quality_id", "project_id", "quality", "id"),
+        Index("ix_clips_project_id_epoch_quality_id", "project_id", "epoch", "quality", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,11 +120,25 @@ class Clip(Timestamps, Base):
     peak_dbfs: Mapped[float | None]
     silence_ratio: Mapped[float | None]
     clipping: Mapped[float | None]
-    originality: Mapped[float | None]  # distance to the nearest source chunk, higher = less copied
+    # Share of the clip that does NOT closely follow a stretch of the album, 0..1 (1: nothing
+    # copied), from `closeness`; None until analysed.
+    originality: Mapped[float | None]
     rating: Mapped[int | None]
     kept: Mapped[bool | None]  # True keep, False reject, None undecided
     tags: Mapped[list[Any]] = mapped_column(default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # What the cpu worker's analysis found (model/analysis.py, app/services/analysis.py):
+    # `flags` the raised pathology flags [{name, score, reason, details}], `flag_mask` one bit
+    # per raised flag (app/services/analysis.py FLAG_BITS; None: not analysed) for filtering,
+    # `quality` the 0..1 score for "best first", `closeness` the best-matching moment of the
+    # album, `analysis` every detector's score, the style distance and a fingerprint.
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    flag_mask: Mapped[int | None]
+    quality: Mapped[float | None]
+    closeness: Mapped[dict[str, Any] | None]
+    analysis: Mapped[dict[str, Any] | None]
+    analysis_version: Mapped[int | None]
+    analyzed_at: Mapped[datetime | None]
 
     markers: Mapped[list[Marker]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="Marker.time_s"

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from app.contract.codec import ContractError
 from app.contract.payloads import (
+    AnalyzePayload,
     AutoAlbumPayload,
     CoversPayload,
     ExportPayload,
@@ -52,9 +53,10 @@ TITLES = JobKind("titles", "generate-titles", CPU, TitlesPayload)
 COVERS = JobKind("covers", "generate-covers", CPU, CoversPayload)
 EXPORT = JobKind("export", "export-album", CPU, ExportPayload)
 AUTO_ALBUM = JobKind("auto-album", "auto-album", CPU, AutoAlbumPayload)
+ANALYZE = JobKind("analyze", "analyze-clips", CPU, AnalyzePayload)
 
 KINDS: Mapping[str, JobKind[Any]] = {
-    k.name: k for k in (RUN, GENERATE, TITLES, COVERS, EXPORT, AUTO_ALBUM)
+    k.name: k for k in (RUN, GENERATE, TITLES, COVERS, EXPORT, AUTO_ALBUM, ANALYZE)
 }
 # Kinds whose payload may reserve clip indices of a checkpoint (Payload.reservation).
 RESERVING: tuple[JobKind[Any], ...] = (GENERATE, AUTO_ALBUM)

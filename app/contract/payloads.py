@@ -17,7 +17,7 @@ from typing import Literal
 from app.contract.codec import Versioned
 from app.contract.queues import GPU, Queue
 
-AutoAlbumMode = Literal["clips", "generate", "epochs"]
+AutoAlbumMode = Literal["clips", "generate", "epochs", "best"]
 CoverMethod = Literal["self", "photos"]
 
 
@@ -91,6 +91,26 @@ class CoversPayload(Payload):
 class SnapshotCredit:
     role: str  # app/schemas/release.py CreditRole
     name: str
+
+
+@dataclass(frozen=True)
+class AnalyzePayload(Payload):
+    """Analyse a project's clips (model/analysis.py: flags, closeness to the album, style
+    distance, quality) and update their epochs' style distance.
+
+    `checkpoint_id`: only that epoch's clips (what the gpu worker asks for when clips land);
+    None: every clip of the project (a backfill). Clips already analysed by the current
+    analysis version are skipped unless `redo`. The worker walks the clips in id order and
+    records how far it got (`after_id`, `done` of `total`) with every batch it writes, so a
+    redelivered job, or one that yielded its worker to other cpu jobs, carries on from there.
+    """
+
+    project_id: int
+    checkpoint_id: int | None = None
+    redo: bool = False
+    total: int | None = None  # clips to analyse, counted when the job first ran
+    done: int = 0
+    after_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -170,8 +190,9 @@ class MadeAlbum:
 class AutoAlbumPayload(Payload):
     """The paper's no-curation album, planned at submit time so a redelivery builds the same one.
 
-    mode `clips` and `epochs` come with their `pieces` chosen; mode `generate` with the clip
-    generation it runs first (`generate`, on the gpu queue). `made` is filled in by the worker.
+    mode `clips`, `epochs` and `best` come with their `pieces` chosen; mode `generate` with the
+    clip generation it runs first (`generate`, on the gpu queue), whose fresh clips with a hard
+    flag are dropped unless `include_flagged`. `made` is filled in by the worker.
     """
 
     project_id: int
@@ -188,6 +209,7 @@ class AutoAlbumPayload(Payload):
     pieces: tuple[AlbumPiece, ...] = ()
     generate: GeneratePayload | None = None
     made: MadeAlbum | None = None
+    include_flagged: bool = False
 
     def route(self, default: Queue) -> Queue:
         return GPU if self.mode == "generate" else default

@@ -122,19 +122,23 @@ class AutoAlbumIn(BaseModel):
     `seconds` when the clip is longer). `generate`: `tracks` fresh clips of `seconds` from the
     chosen epoch's checkpoint ("Calculating Calculating Infinity"). `epochs`: one random
     `seconds` excerpt (default 30) of a clip of every epoch, in training order ("Deep The
-    Beatles"; `tracks` is not used). Same seed and catalog → same clips, excerpts and titles.
+    Beatles"; `tracks` is not used). `best`: the `tracks` best analysed clips (quality score)
+    of the chosen epoch(s) (default all), diverse (no two takes of one sound or loop), none
+    flagged silent, noise, exploded or copied. Modes clips, epochs and generate skip clips with
+    such a hard flag too, unless `include_flagged`. Same seed and catalog → same album.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["clips", "generate", "epochs"] = "clips"
+    mode: Literal["clips", "generate", "epochs", "best"] = "clips"
     tracks: int = Field(8, ge=1, le=30)
     seconds: float | None = Field(
         None, ge=1, le=1800,
         description="track length; default: whole clips (clips), 240 (generate), 30 (epochs)",
     )
     epoch: Literal["last", "all"] | int | None = Field(
-        None, description="last | all | an epoch number; default: all for epochs, else last"
+        None, description="last | all | an epoch number; default: all for epochs and best, "
+        "else last"
     )
     run_id: int | None = Field(None, description="default: the project's latest run with epochs")
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="default: a random seed")
@@ -145,6 +149,10 @@ class AutoAlbumIn(BaseModel):
     artist: str = Field("albumbot", min_length=1, max_length=300)
     gap_ms: int = Field(DEFAULT_GAP_MS, ge=0, le=MAX_GAP_MS)
     formats: list[ExportFormat] = Field(default_factory=flac_only)
+    include_flagged: bool = Field(
+        False, description="modes clips, epochs, generate: also use clips with a hard flag "
+        "(silent, noise, exploded, copied); mode best never does"
+    )
 
     @model_validator(mode="after")
     def _epoch_fits_mode(self) -> AutoAlbumIn:

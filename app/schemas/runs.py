@@ -41,6 +41,13 @@ class CheckpointOut(Out):
     step: int
     train_nll_bits: float | None
     valid_nll_bits: float | None
+    style_distance: float | None = Field(
+        description="Fréchet distance of the epoch's analysed clips' frame features to the "
+        "album's; lower sounds more like the album"
+    )
+    flagged_share: float | None = Field(description="share of analysed clips with a flag raised")
+    copied_share: float | None = Field(description="share of analysed clips flagged copied")
+    analyzed_clips: int
     created_at: datetime
 
 

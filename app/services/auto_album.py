@@ -12,12 +12,13 @@ already made and only exports again).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app import jobs
@@ -28,6 +29,7 @@ from app.contract.payloads import AlbumPiece, AutoAlbumPayload, MadeAlbum
 from app.queue import TaskQueue
 from app.schemas.albums import AutoAlbumIn
 from app.services import covers, exports, titles, tracks
+from app.services.analysis import HARD_MASK
 from app.services.errors import Conflict, NotFound
 from app.services.jobs import scoped_key, submit
 from app.services.plans import auto_album_payload, auto_epoch, auto_seconds, fresh_seed
@@ -35,6 +37,10 @@ from app.services.projects import get_project
 from app.storage import Storage
 
 EXCERPT_FADE_IN_S, EXCERPT_FADE_OUT_S = 0.05, 1.0  # on edges cut out of a longer clip
+# Fingerprints (mean z-scored frame features, model/analysis.py) closer than this are two takes
+# of one sound: measured, two takes of one loop are 0.04 apart (1.5 with hiss added 20 dB down;
+# the loop-period rule of `distinct` catches those), different clips in one style 1.8 to 5.
+DIVERSE = 1.0
 COVER_BACKEND, COVER_SIZE = "mosaic", 1400  # the fastest backend: no network, no weights
 
 
@@ -58,11 +64,16 @@ def request_auto_album(
         payload = auto_album_payload(
             project_id, request, seed=seed, run_id=run.id, checkpoint_id=checkpoint.id
         )
-    elif request.mode == "epochs":
-        pieces = pick_per_epoch(session, run, seconds, rng)
-        payload = auto_album_payload(project_id, request, seed=seed, run_id=run.id, pieces=pieces)
     else:
-        pieces = pick_clips(session, run, epoch, request.tracks, seconds, rng)
+        flagged = request.include_flagged
+        if request.mode == "epochs":
+            pieces = pick_per_epoch(session, run, seconds, rng, include_flagged=flagged)
+        elif request.mode == "best":
+            pieces = pick_best(session, run, epoch, request.tracks, seconds, rng)
+        else:
+            pieces = pick_clips(
+                session, run, epoch, request.tracks, seconds, rng, include_flagged=flagged
+            )
         payload = auto_album_payload(project_id, request, seed=seed, run_id=run.id, pieces=pieces)
 
     def create(s: Session) -> Job:
@@ -101,6 +112,24 @@ def _checkpoint(session: Session, run: Run, epoch: str | int) -> Checkpoint:
     return checkpoint
 
 
+def usable(include_flagged: bool) -> ColumnElement[bool]:
+    """Clips an automatic album may use: any, or those without a hard flag (silent, noise,
+    exploded, copied; clips not analysed yet count as usable)."""
+    if include_flagged:
+        return true()
+    return or_(Clip.flag_mask.is_(None), Clip.flag_mask.op("&")(HARD_MASK) == 0)
+
+
+def _in_epoch(session: Session, run: Run, epoch: str | int) -> ColumnElement[bool]:
+    """Clips of the chosen epoch(s): "last" (the run's newest with clips), "all" or a number."""
+    if epoch == "last":
+        last = session.scalar(select(func.max(Clip.epoch)).where(Clip.run_id == run.id))
+        return Clip.epoch == last
+    if epoch != "all":
+        return Clip.epoch == epoch
+    return true()
+
+
 def pick_clips(
     session: Session,
     run: Run,
@@ -108,44 +137,98 @@ def pick_clips(
     n: int,
     seconds: float | None,
     rng: random.Random,
+    *,
+    include_flagged: bool = False,
 ) -> list[AlbumPiece]:
-    """`n` different clips of the run's chosen epoch(s), drawn with `rng`; an excerpt of
-    `seconds` (random start) of clips longer than that."""
-    query = select(Clip.id, Clip.epoch, Clip.duration_s).where(Clip.run_id == run.id)
-    if epoch == "last":
-        last = session.scalar(select(func.max(Clip.epoch)).where(Clip.run_id == run.id))
-        query = query.where(Clip.epoch == last)
-    elif epoch != "all":
-        query = query.where(Clip.epoch == epoch)
+    """`n` different clips of the run's chosen epoch(s), drawn with `rng` (from those without
+    a hard flag, unless `include_flagged`); an excerpt of `seconds` (random start) of clips
+    longer than that."""
+    query = select(Clip.id, Clip.epoch, Clip.duration_s).where(
+        Clip.run_id == run.id, usable(include_flagged), _in_epoch(session, run, epoch)
+    )
     candidates = list(session.execute(query.order_by(Clip.id)))
     if len(candidates) < n:
         where = "in the whole run" if epoch == "all" else f"in epoch {epoch}"
+        clean = "" if include_flagged else " without a hard flag"
         raise Conflict(
-            f"run {run.id} has {len(candidates)} clips {where}; ask for at most "
+            f"run {run.id} has {len(candidates)} clips{clean} {where}; ask for at most "
             f"{len(candidates)} tracks or generate more clips",
         )
     return [_excerpt(c.id, c.epoch, c.duration_s, seconds, rng) for c in rng.sample(candidates, n)]
 
 
 def pick_per_epoch(
-    session: Session, run: Run, seconds: float | None, rng: random.Random
+    session: Session, run: Run, seconds: float | None, rng: random.Random, *,
+    include_flagged: bool = False,
 ) -> list[AlbumPiece]:
-    """One random clip of every epoch that has clips, oldest epoch first, cut to `seconds`."""
+    """One random clip of every epoch that has clips (without a hard flag, unless
+    `include_flagged`), oldest epoch first, cut to `seconds`."""
     rows = session.execute(
         select(Clip.id, Clip.epoch, Clip.duration_s)
-        .where(Clip.run_id == run.id)
+        .where(Clip.run_id == run.id, usable(include_flagged))
         .order_by(Clip.epoch, Clip.id)
     )
     by_epoch: dict[int, list[Any]] = {}
     for row in rows:
         by_epoch.setdefault(row.epoch, []).append(row)
     if not by_epoch:
-        raise Conflict(f"run {run.id} has no clips yet")
+        clean = "" if include_flagged else (
+            " without a hard flag (silent, noise, exploded, copied; include_flagged uses them)"
+        )
+        raise Conflict(f"run {run.id} has no clips{clean} yet")
     pieces = []
     for epoch in sorted(by_epoch):
         clip = rng.choice(by_epoch[epoch])
         pieces.append(_excerpt(clip.id, epoch, clip.duration_s, seconds, rng))
     return pieces
+
+
+def pick_best(
+    session: Session, run: Run, epoch: str | int, n: int, seconds: float | None,
+    rng: random.Random,
+) -> list[AlbumPiece]:
+    """The `n` best analysed clips (quality score) of the chosen epoch(s), best first, none with
+    a hard flag, and diverse: a clip too close to one already chosen (`distinct`) is passed
+    over. Excerpts of `seconds` start at random (`rng`)."""
+    query = select(
+        Clip.id, Clip.epoch, Clip.duration_s, Clip.quality, Clip.analysis, Clip.flags
+    ).where(
+        Clip.run_id == run.id, Clip.quality.is_not(None), usable(False),
+        _in_epoch(session, run, epoch),
+    )
+    rows = session.execute(query.order_by(Clip.quality.desc(), Clip.id))
+    chosen: list[Any] = []
+    for row in rows:
+        if all(distinct(row, other) for other in chosen):
+            chosen.append(row)
+        if len(chosen) == n:
+            break
+    if len(chosen) < n:
+        raise Conflict(
+            f"run {run.id} has {len(chosen)} distinct analysed clips without a hard flag; ask "
+            "for at most that many tracks, generate more clips, or analyse older ones "
+            "(POST /projects/{id}/analysis)"
+        )
+    return [_excerpt(c.id, c.epoch, c.duration_s, seconds, rng) for c in chosen]
+
+
+def distinct(a: Any, b: Any) -> bool:
+    """Two analysed clips are different enough for one album: their fingerprints (mean frame
+    features) are DIVERSE apart, and they are not takes of the same loop (periods within 2 %)."""
+    fa = (a.analysis or {}).get("fingerprint") or []
+    fb = (b.analysis or {}).get("fingerprint") or []
+    if fa and len(fa) == len(fb):
+        if math.dist(fa, fb) < DIVERSE:
+            return False
+    pa, pb = _loop_period(a.flags), _loop_period(b.flags)
+    return not (pa and pb and abs(pa - pb) <= 0.02 * max(pa, pb))
+
+
+def _loop_period(flags: list[Any] | None) -> float | None:
+    for flag in flags or []:
+        if flag.get("name") == "loop":
+            return float(flag.get("details", {}).get("period_s") or 0) or None
+    return None
 
 
 def _excerpt(

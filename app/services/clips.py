@@ -11,6 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from app.audio.excerpt import Excerpt, ExcerptError, read_excerpt
 from app.catalog import Clip, Marker
 from app.pagination import Cursor, decode_cursor, encode_cursor
+from app.services.analysis import FLAG_BITS, HARD_MASK
 from app.services.errors import InvalidInput, NotFound
 from app.services.projects import get_project
 from app.storage import Storage
@@ -23,7 +24,10 @@ SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "rating": Clip.rating,
     "loudness": Clip.loudness_lufs,
     "silence": Clip.silence_ratio,
+    "quality": Clip.quality,  # "-quality": best first, unanalysed clips last
 }
+# Flag filter values besides a flag's own name (clips that raise it).
+FLAG_FILTERS = ("any", "none", "clean", "unanalysed")
 SORTS = tuple(s for name in SORT_COLUMNS for s in (name, f"-{name}"))
 
 
@@ -37,6 +41,9 @@ class ClipFilter:
     min_lufs: float | None = None  # hide quiet and near-silent clips (unmeasured ones too)
     max_lufs: float | None = None
     max_silence: float | None = None  # 0..1 fraction of silent 50 ms windows
+    # A flag's name: clips raising it; "any": some flag; "none": analysed, no flag; "clean":
+    # analysed, no hard flag (silent, noise, exploded, copied); "unanalysed".
+    flag: str | None = None
 
 
 def list_clips(
@@ -89,7 +96,25 @@ def _conditions(f: ClipFilter) -> list[ColumnElement[bool]]:
         out.append(Clip.loudness_lufs <= f.max_lufs)
     if f.max_silence is not None:
         out.append(Clip.silence_ratio <= f.max_silence)
+    if f.flag is not None:
+        out.append(flag_condition(f.flag))
     return out
+
+
+def flag_condition(flag: str) -> ColumnElement[bool]:
+    """SQL for a ClipFilter.flag value (ValueError for an unknown one)."""
+    mask = Clip.flag_mask
+    if flag in FLAG_BITS:
+        return mask.op("&")(FLAG_BITS[flag]) != 0
+    if flag == "any":
+        return mask > 0
+    if flag == "none":
+        return mask == 0
+    if flag == "clean":
+        return and_(mask.is_not(None), mask.op("&")(HARD_MASK) == 0)
+    if flag == "unanalysed":
+        return mask.is_(None)
+    raise ValueError(f"unknown flag filter {flag!r}")
 
 
 def _after(

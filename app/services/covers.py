@@ -51,6 +51,7 @@ class MadeCover:
     backend: str
     seed: int
     size: int
+    from_sound: tuple[int, ...] = ()  # made from these clips' sound (no cover was uploaded)
 
 
 def request_covers(
@@ -127,6 +128,7 @@ def store_covers(
             params={
                 "backend": m.backend, "seed": m.seed, "size": m.size,
                 "sources": list(source_ids), "original": m.key, "crop": None,
+                **({"from_sound": list(m.from_sound)} if m.from_sound else {}),
             },
         )
         for m in made

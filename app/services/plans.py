@@ -32,7 +32,7 @@ RUN_DEFAULTS: dict[str, dict[str, Any]] = {
     "paper": {"epochs": 20, "clips_per_epoch": 8, "clip_seconds": 30.0},
 }
 DEFAULT_TEMPERATURE = 1.0
-AUTO_SECONDS = {"clips": None, "generate": 240.0, "epochs": 30.0}  # default track length
+AUTO_SECONDS = {"clips": None, "generate": 240.0, "epochs": 30.0, "best": None}  # track length
 
 
 def fresh_seed() -> int:
@@ -138,6 +138,7 @@ def auto_album_payload(
         formats=("flac", *sorted(set(request.formats) - {"flac"})),
         pieces=tuple(pieces),
         generate=generate,
+        include_flagged=request.include_flagged,
     )
 
 
@@ -148,7 +149,7 @@ def auto_seconds(request: AutoAlbumIn) -> float | None:
 def auto_epoch(request: AutoAlbumIn) -> Literal["last", "all"] | int:
     if request.epoch is not None:
         return request.epoch
-    return "all" if request.mode == "epochs" else "last"
+    return "all" if request.mode in ("epochs", "best") else "last"
 
 
 def _given(value: Any, default: Any) -> Any:

@@ -161,6 +161,16 @@ def nll_rows(run: Run) -> list[dict[str, Any]]:
     return [m for m in run.metrics if isinstance(m, dict) and "epoch" in m]
 
 
+def quality_rows(run: Run) -> list[dict[str, Any]]:
+    """Per epoch: validation NLL (bits), the style distance of its analysed clips to the album,
+    and the shares of them flagged and flagged copied (None before analysis)."""
+    return [
+        {"epoch": c.epoch, "valid_nll_bits": c.valid_nll_bits, "style_distance": c.style_distance,
+         "flagged_share": c.flagged_share, "copied_share": c.copied_share}
+        for c in run.checkpoints
+    ]
+
+
 def valid_nll_by_epoch(session: Session, project_id: int) -> dict[tuple[int, int], float | None]:
     """{(run id, epoch): validation NLL in bits} of every checkpoint of a project."""
     rows = session.execute(

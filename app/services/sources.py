@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import SourceTrack
 from app.received import ReceivedFile
-from app.services.errors import InvalidInput, UnsupportedMedia
+from app.services.errors import InvalidInput, NotFound, UnsupportedMedia
 from app.services.projects import get_project
 from app.storage import Storage, file_sha256
 from model.audio import AudioError, AudioInfo, probe, validate
@@ -81,3 +81,10 @@ def list_sources(session: Session, project_id: int) -> list[SourceTrack]:
     get_project(session, project_id)
     query = select(SourceTrack).where(SourceTrack.project_id == project_id).order_by(SourceTrack.id)
     return list(session.scalars(query))
+
+
+def get_source(session: Session, source_id: int) -> SourceTrack:
+    track = session.get(SourceTrack, source_id)
+    if track is None:
+        raise NotFound("source track", source_id)
+    return track

@@ -24,11 +24,13 @@ from app.web.contexts import (
 )
 from app.web.rendering import render
 from app.web.rows import clip_row, project_card, track_row
+from model.pathology import FLAG_NAMES
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 PAGE_SIZE = 60
 SORT_LABELS = {
     "-epoch": "Epoch, newest first",
+    "-quality": "Quality, best first",
     "epoch": "Epoch, oldest first",
     "-rating": "Rating, best first",
     "-loudness": "Loudness, loudest first",
@@ -43,17 +45,25 @@ LOUDNESS_LABELS = {"": ("Any loudness", None), "-40": ("Louder than −40 LUFS",
                    "-30": ("Louder than −30 LUFS", -30.0), "-20": ("Louder than −20 LUFS", -20.0)}
 SILENCE_LABELS = {"": ("Any silence", None), "0.5": ("≤ 50 % silent", 0.5),
                   "0.25": ("≤ 25 % silent", 0.25), "0.1": ("≤ 10 % silent", 0.1)}
+# Flag filter: value -> label (app/services/clips.py ClipFilter.flag).
+FLAG_LABELS = {
+    "": "Any clip", "clean": "No hard flag", "none": "No flag at all", "any": "Some flag",
+    **{name: f"Flagged {name}" for name in FLAG_NAMES}, "unanalysed": "Not analysed yet",
+}
 Q = Annotated[str, Query(max_length=40)]
 
 
 def _filters(
     run: str, epoch: str, min_rating: str, kept: str, sort: str,
-    loudness: str = "", silence: str = "",
+    loudness: str = "", silence: str = "", flag: str = "",
 ) -> tuple[ClipFilter, dict[str, str], str]:
     def as_int(text: str) -> int | None:
         return int(text) if text.strip().lstrip("-").isdigit() else None
 
-    sort = sort if sort in SORT_LABELS else "-epoch"
+    # Within one epoch the best clips come first, unless another order is asked for.
+    default = "-quality" if as_int(epoch) is not None else "-epoch"
+    sort = sort if sort in SORT_LABELS else default
+    flag = flag if flag in FLAG_LABELS else ""
     kept = kept if kept in KEPT_LABELS else ""
     loudness = loudness if loudness in LOUDNESS_LABELS else ""
     silence = silence if silence in SILENCE_LABELS else ""
@@ -61,9 +71,10 @@ def _filters(
         run_id=as_int(run), epoch=as_int(epoch), min_rating=as_int(min_rating),
         kept=None if kept in ("", "null") else kept == "true", undecided=kept == "null",
         min_lufs=LOUDNESS_LABELS[loudness][1], max_silence=SILENCE_LABELS[silence][1],
+        flag=flag or None,
     )
     values = {"run": run, "epoch": epoch, "min_rating": min_rating, "kept": kept, "sort": sort,
-              "loudness": loudness, "silence": silence}
+              "loudness": loudness, "silence": silence, "flag": flag}
     return f, values, sort
 
 
@@ -90,11 +101,11 @@ def _page(
 @router.get("/projects/{project_id}/clips")
 def clips_page(
     project_id: int, request: Request, session: ReadSessionDep, storage: StorageDep,
-    run: Q = "", epoch: Q = "", min_rating: Q = "", kept: Q = "", sort: Q = "-epoch",
-    loudness: Q = "", silence: Q = "",
+    run: Q = "", epoch: Q = "", min_rating: Q = "", kept: Q = "", sort: Q = "",
+    loudness: Q = "", silence: Q = "", flag: Q = "",
 ) -> Response:
     project = projects.get_project(session, project_id)
-    f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence)
+    f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence, flag)
     rows, next_url = _page(session, storage, project_id, f, sort, values, None)
     run_ids = [r.id for r in runs.list_runs(session, project_id)]
     epochs = clips.clip_epochs(session, project_id)
@@ -112,6 +123,7 @@ def clips_page(
         kept_options=[Option(k, v) for k, v in KEPT_LABELS.items()],
         loudness_options=[Option(k, label) for k, (label, _) in LOUDNESS_LABELS.items()],
         silence_options=[Option(k, label) for k, (label, _) in SILENCE_LABELS.items()],
+        flag_options=[Option(k, label) for k, label in FLAG_LABELS.items()],
         total=clips.count_clips(session, project_id, f),
         page_data={
             "project_id": project_id,
@@ -125,12 +137,12 @@ def clips_page(
 def clip_rows(
     project_id: int, request: Request, session: ReadSessionDep, storage: StorageDep,
     cursor: Annotated[str, Query(max_length=400)],
-    run: Q = "", epoch: Q = "", min_rating: Q = "", kept: Q = "", sort: Q = "-epoch",
-    loudness: Q = "", silence: Q = "", after_group: Q = "",
+    run: Q = "", epoch: Q = "", min_rating: Q = "", kept: Q = "", sort: Q = "",
+    loudness: Q = "", silence: Q = "", flag: Q = "", after_group: Q = "",
 ) -> Response:
     """One more page of rows (HTML) for the browser's endless list."""
     projects.get_project(session, project_id)
-    f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence)
+    f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence, flag)
     rows, next_url = _page(session, storage, project_id, f, sort, values, cursor)
     ctx = ClipRowsContext(rows=rows, next_url=next_url, previous_group=after_group)
     return render(request, "_clip_rows.html", ctx)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.web.graphics import LineChart
+from app.web.quality_chart import QualityChart
 
 
 def doc(help_text: str, **kwargs: Any) -> Any:
@@ -109,6 +110,9 @@ class EpochRow:
     valid_nll: float | None = doc("validation NLL, bits")
     clips: int = doc("clips generated at this epoch")
     browse_url: str = doc("clip browser filtered to this epoch")
+    style_distance: float | None = doc("Fréchet distance of the epoch's clips to the album")
+    flagged_share: float | None = doc("share of its analysed clips with a flag raised")
+    copied_share: float | None = doc("share of its analysed clips flagged copied")
 
 
 @dataclass(frozen=True)
@@ -122,8 +126,30 @@ class RunContext:
     progress: float = doc("0..1 from its job")
     message: str = doc("the job's last message")
     chart: LineChart = doc("NLL per epoch")
+    quality: QualityChart = doc("validation NLL, style distance and flagged share per epoch")
     epochs: list[EpochRow] = doc("one row per checkpoint")
     page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Badge:
+    name: str = doc("flag name: silent, noise, exploded, drone, loop, dc, clipped, copied")
+    reason: str = doc("one line a curator can read")
+    hard: bool = doc("a hard flag: the clip is not worth a listen")
+
+
+@dataclass(frozen=True)
+class SourceMoment:
+    """Where a clip comes closest to the album, for the editor's A/B against the source."""
+
+    track_id: int = doc("source track")
+    name: str = doc("the track's name")
+    source_offset_s: float = doc("the moment in the track, seconds")
+    clip_offset_s: float = doc("the same moment in the clip, seconds")
+    seconds_matched: float = doc("seconds of the clip that follow the album")
+    longest_run_s: float = doc("the longest of those stretches")
+    copied: bool = doc("flagged copied")
+    audio_url: str = doc("the source track's audio (Range)")
 
 
 @dataclass(frozen=True)
@@ -148,7 +174,11 @@ class ClipRow:
     audio_url: str = doc("clip audio (Range)")
     peaks_url: str | None = doc("peaks JSON")
     editor_url: str = doc("clip editor page")
-    flags: list[str] = doc("warnings: clipping, near-silent, loud")
+    badges: list[Badge] = doc(
+        "raised pathology flags; before analysis, level warnings (clipping, near-silent)"
+    )
+    quality: float | None = doc("0..1 quality score (None until analysed)")
+    source: SourceMoment | None = doc("closest moment of the album (None without analysis)")
 
     def as_json(self) -> dict[str, Any]:
         """What the page scripts know about a clip."""
@@ -158,6 +188,9 @@ class ClipRow:
             "rating": self.rating, "kept": self.kept, "tags": self.tags, "notes": self.notes,
             "audio_url": self.audio_url, "peaks_url": self.peaks_url,
             "editor_url": self.editor_url, "label": f"#{self.id} · epoch {self.epoch}",
+            "quality": self.quality,
+            "badges": [{"name": b.name, "reason": b.reason, "hard": b.hard} for b in self.badges],
+            "source": None if self.source is None else vars(self.source),
         }
 
 
@@ -182,6 +215,7 @@ class ClipsContext:
     kept_options: list[Option] = doc("keep filter values")
     loudness_options: list[Option] = doc("integrated-loudness filter values (hide quiet clips)")
     silence_options: list[Option] = doc("silence-ratio filter values (hide dead air)")
+    flag_options: list[Option] = doc("pathology-flag filter values")
     total: int = doc("clips matching the filters")
     page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
 

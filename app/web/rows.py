@@ -7,10 +7,12 @@ from __future__ import annotations
 from app.api.deps import ReadSessionDep
 from app.catalog import Clip, Project, Run, Track
 from app.presenters import clip_out
+from app.schemas.clips import ClipOut
 from app.services import clips, images, projects, runs, tracks
 from app.storage import Storage
 from app.web import graphics
-from app.web.contexts import ClipRow, ProjectCard, RunRow, TrackRow
+from app.web.contexts import Badge, ClipRow, ProjectCard, RunRow, SourceMoment, TrackRow
+from model.pathology import HARD_FLAGS
 
 # (run id, epoch) -> validation NLL in bits (`app.services.runs.valid_nll_by_epoch`)
 NllByEpoch = dict[tuple[int, int], float | None]
@@ -44,16 +46,37 @@ def track_row(track: Track) -> TrackRow:
     )
 
 
-def clip_flags(clip: Clip) -> list[str]:
-    """Warnings shown on a clip: clipping, near-silent, silent."""
-    flags = []
+def level_warnings(clip: Clip) -> list[Badge]:
+    """What the levels alone say about a clip not analysed yet: clipping, near-silent, silent."""
+    badges = []
     if clip.clipping and clip.clipping > 0.001:
-        flags.append("clipping")
+        reason = f"{clip.clipping:.2%} of the samples hit full scale"
+        badges.append(Badge("clipping", reason, False))
     if clip.silence_ratio is not None and clip.silence_ratio >= 0.5:
-        flags.append("near-silent")
+        badges.append(Badge("near-silent", f"{clip.silence_ratio:.0%} below -50 dBFS", False))
     if clip.loudness_lufs is None and clip.silence_ratio is not None and clip.silence_ratio >= 0.99:
-        flags.append("silent")
-    return flags
+        badges.append(Badge("silent", "no measurable loudness", True))
+    return badges
+
+
+def clip_badges(clip: Clip) -> list[Badge]:
+    """The clip's raised flags with their reasons, hard ones first; level warnings until the
+    clip is analysed."""
+    if clip.flag_mask is None:
+        return level_warnings(clip)
+    badges = [Badge(f["name"], f["reason"], f["name"] in HARD_FLAGS) for f in clip.flags or []]
+    return sorted(badges, key=lambda b: not b.hard)
+
+
+def source_moment(out: ClipOut) -> SourceMoment | None:
+    c = out.closeness
+    if c is None:
+        return None
+    return SourceMoment(
+        track_id=c.source_track_id, name=c.source_name, source_offset_s=c.source_offset_s,
+        clip_offset_s=c.clip_offset_s, seconds_matched=c.seconds_matched,
+        longest_run_s=c.longest_run_s, copied=c.copied, audio_url=c.source_audio_url,
+    )
 
 
 def clip_row(clip: Clip, storage: Storage, nll: NllByEpoch) -> ClipRow:
@@ -68,5 +91,5 @@ def clip_row(clip: Clip, storage: Storage, nll: NllByEpoch) -> ClipRow:
         rating=clip.rating, kept=clip.kept, tags=list(clip.tags or []), notes=clip.notes or "",
         thumb=graphics.thumbnail_for(storage.path(clip.peaks_path) if clip.peaks_path else None),
         audio_url=out.audio_url, peaks_url=out.peaks_url, editor_url=f"/clips/{clip.id}",
-        flags=clip_flags(clip),
+        badges=clip_badges(clip), quality=clip.quality, source=source_moment(out),
     )

@@ -15,6 +15,7 @@ from app.services import clips, projects, runs
 from app.services.errors import InvalidInput
 from app.web import graphics
 from app.web.contexts import Crumb, EpochRow, RunContext
+from app.web.quality_chart import quality_chart
 from app.web.rendering import render, see_other
 from app.web.rows import project_card, run_row
 
@@ -32,6 +33,8 @@ def run_context(session: ReadSessionDep, run_id: int) -> RunContext:
             clips=per_epoch.get(c.epoch, 0),
             browse_url=f"/projects/{project.id}/clips?"
             + urlencode({"run": run.id, "epoch": c.epoch}),
+            style_distance=c.style_distance, flagged_share=c.flagged_share,
+            copied_share=c.copied_share,
         )
         for c in run.checkpoints
     ]
@@ -44,11 +47,13 @@ def run_context(session: ReadSessionDep, run_id: int) -> RunContext:
         progress=job.progress if job else (1.0 if run.status == "succeeded" else 0.0),
         message=job.message if job else "",
         chart=graphics.nll_chart(runs.nll_rows(run)),
+        quality=quality_chart(runs.quality_rows(run)),
         epochs=epochs,
         page_data={
             "run_id": run.id, "job_id": run.job_id, "status": run.status,
             "live_url": f"/runs/{run.id}/live", "run_url": f"/api/v1/runs/{run.id}",
             "events_url": f"/api/v1/jobs/{run.job_id}/events" if run.job_id else None,
+            "project_id": project.id,
         },
     )
 

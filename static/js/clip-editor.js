@@ -10,6 +10,7 @@ import { api } from "./api.js";
 import { Player, matchGain } from "./audition.js";
 import { Curation } from "./curation.js";
 import { fmtTime, onKeys, pageData, toast } from "./keys.js";
+import { SourceAB } from "./source-ab.js";
 
 const data = pageData();
 const clip = data.clip;
@@ -54,7 +55,19 @@ const ws = WaveSurfer.create({
     ZoomPlugin.create({ scale: 0.25, maxZoom: 4000 }),
   ],
 });
-window.studio = { ws, regions, player, toggleSpectrogram: (on) => toggleSpectrogram(on) }; // for the browser tests and the curious
+// A/B against the album at the best-matching moment (when the clip was compared with it).
+const ab = clip.source ? new SourceAB(clip.source, player) : null;
+if (ab) {
+  ab.addEventListener("state", (e) => {
+    $("ab-source").setAttribute("aria-pressed", String(e.detail.onSource));
+    $("ab-state").textContent = e.detail.onSource
+      ? `B: ${clip.source.name} at ${fmtTime(e.detail.time)}` : "A: the clip";
+  });
+  ab.addEventListener("error", (e) => toast(`cannot play the source: ${e.detail?.message || e.detail}`));
+  $("ab-source").addEventListener("click", () => ab.toggle());
+  $("play-source").addEventListener("click", () => ab.playMoment());
+}
+window.studio = { ws, regions, player, ab, toggleSpectrogram: (on) => toggleSpectrogram(on) }; // for the browser tests and the curious
 
 let selection = null; // the one section region
 const markerRegions = new Map(); // marker id -> region
@@ -170,6 +183,18 @@ ws.on("decode", showMarkers);
 ws.on("ready", showMarkers);
 showMarkers();
 
+// The stretch that follows the album, shaded on the waveform.
+let sourceShown = false;
+function showSourceRun() {
+  const s = clip.source;
+  if (sourceShown || !s || !ws.getDuration()) return;
+  sourceShown = true;
+  const end = Math.min(clip.duration_s, s.clip_offset_s + Math.max(s.longest_run_s, 0.25));
+  regions.addRegion({ id: "marker-source", start: s.clip_offset_s, end, content: `album: ${s.name}`, color: s.copied ? "rgba(252,129,129,.18)" : "rgba(183,148,244,.16)", drag: false, resize: false });
+}
+ws.on("ready", showSourceRun);
+showSourceRun();
+
 async function addMarker() {
   const label = $("marker-label").value.trim();
   const t = player.currentTime;
@@ -242,9 +267,11 @@ onKeys((e) => {
   const key = e.key;
   if (e.ctrlKey || e.metaKey || e.altKey) return false;
   if (key === " ") {
+    if (ab?.onSource && !e.shiftKey) { ab.togglePlay(); return true; }
     if (e.shiftKey) { toggleLoop(true).then(() => !player.playing && player.play()); } else player.toggle();
     return true;
   }
+  if ((key === "b" || key === "B") && ab) { ab.toggle(); return true; }
   if (key === "ArrowRight" || key === "ArrowLeft") {
     const screen = ws.getWidth() / pxPerSec();
     const d = (e.shiftKey ? screen : 1) * (key === "ArrowRight" ? 1 : -1);

@@ -45,7 +45,23 @@ function select(id, { play = false, keepOther = false } = {}) {
   editor.hidden = false;
   showGain();
   showAB();
+  showFlags(clip);
   if (play) player.play();
+}
+
+/** The selected clip's quality and the reasons of its flags. */
+function showFlags(clip) {
+  inspector.querySelector("[data-i-quality]").textContent = clip.quality == null
+    ? "not analysed yet" : `quality ${Math.round(clip.quality * 100)} of 100`;
+  inspector.querySelector("[data-i-flags]").replaceChildren(...clip.badges.map((b) => {
+    const li = document.createElement("li");
+    const name = document.createElement("strong");
+    name.textContent = b.name;
+    name.className = b.hard ? "error" : "";
+    li.append(name, `: ${b.reason}`);
+    li.dataset.flag = b.name;
+    return li;
+  }));
 }
 
 function showGain() {

@@ -54,4 +54,26 @@ document.getElementById("resume-run")?.addEventListener("click", async () => {
   location.href = `/runs/${run.id}`;
 });
 
+// Analyse the clips the current analysis has not seen (a backfill on the cpu queue), then redraw.
+document.getElementById("analyse-clips")?.addEventListener("click", async (e) => {
+  const button = e.currentTarget;
+  button.disabled = true;
+  try {
+    let job = await api("POST", `/api/v1/projects/${data.project_id}/analysis`);
+    toast(`Analysing clips (job ${job.id})`);
+    while (!["succeeded", "failed", "cancelled"].includes(job.status)) {
+      await new Promise((r) => setTimeout(r, 1000));
+      job = await api("GET", `/api/v1/jobs/${job.id}`);
+      button.textContent = job.message || "Analysing…";
+    }
+    toast(job.status === "succeeded" ? `Analysed ${job.result.analysed} clips` : `Analysis ${job.status}: ${job.error || ""}`);
+    await refresh();
+  } catch (err) {
+    toast(`cannot analyse: ${err.message}`);
+  } finally {
+    button.disabled = false;
+    button.textContent = "Analyse clips";
+  }
+});
+
 follow();

@@ -57,7 +57,7 @@ def test_pages_show_what_the_project_has(
     index = soup(client, f"/projects/{pid}/albums")
     assert [a.get_text() for a in index.select("#album-list a")] == ["Coditany"]
     assert [o["value"] for o in index.select("#auto-album select[name=mode] option")] == [
-        "clips", "generate", "epochs"]
+        "clips", "generate", "epochs", "best"]
     assert "2" in [o["value"] for o in index.select("#auto-album select[name=epoch] option")]
     assert index.select_one("nav.tabs a[aria-current=page]").get_text() == "Albums"
 

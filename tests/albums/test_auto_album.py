@@ -107,18 +107,34 @@ def test_epochs_mode_plays_one_excerpt_per_epoch_in_training_order(
     assert [epochs[t["clip_ids"][0]] for t in manifest["tracks"]] == [1, 2, 3]
 
 
-def test_without_discography_or_cover_it_still_makes_an_album(
+def test_without_discography_or_cover_it_still_makes_a_release_ready_album(
     client: TestClient, worker: Worker, session: Session
 ) -> None:
+    """No titles and no artwork uploaded: placeholder titles, and a cover drawn from the
+    album's own sound, in the zip as cover.jpg and embedded as the front cover of every track."""
+    from mutagen.flac import FLAC
+
     pid = make_project(client)
     add_run(session, storage_of(client), pid, epochs=2, per_epoch=1, seconds=31.0)
     done = _auto(client, worker, pid, mode="epochs", seed=2)
     result = done["result"]
     assert result["titles"] == ["Epoch 1", "Epoch 2"] and result["title"] == "Untitled"
-    assert result["cover_id"] is None
-    assert any("No cover" in n for n in result["notes"])
+    assert result["cover_id"] is not None
+    assert any("drawn from the album's own sound" in n for n in result["notes"])
     assert any("placeholders" in n for n in result["notes"])
-    assert "The album has no cover: pick one." in result["problems"]
+    assert result["problems"] == []
+    cover = client.get(f"{API}/projects/{pid}/covers").json()["data"][0]
+    assert cover["id"] == result["cover_id"]
+    zf = _release(client, result)
+    names = zf.namelist()
+    assert any(n.endswith("/cover.jpg") for n in names)
+    flacs = [n for n in names if n.endswith(".flac")]
+    assert len(flacs) == 2
+    for name in flacs:
+        pictures = FLAC(io.BytesIO(zf.read(name))).pictures
+        assert [p.type for p in pictures] == [3], name  # the front cover
+    manifest = json.loads(zf.read(next(n for n in names if n.endswith("manifest.json"))))
+    assert manifest["cover"]["from_sound"] == result["clip_ids"]
 
 
 def test_requests_that_cannot_be_met_are_refused_up_front(

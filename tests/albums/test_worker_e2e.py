@@ -94,17 +94,22 @@ def test_album_jobs_run_on_a_real_worker(embedded: Stack) -> None:
         "mode": "generate", "tracks": 2, "seconds": 1.0, "seed": 7,
     })["id"], timeout=180)
     result = generated["result"]
-    fresh = [x for x in clips_of(c, pid, run["id"]) if x["id"] in result["clip_ids"]]
+    fresh = [x for x in clips_of(c, pid, run["id"]) if x["id"] not in {y["id"] for y in clips}]
     assert len(fresh) == 2 and {x["epoch"] for x in fresh} == {2}
     assert all(x["duration_s"] == 1.0 for x in fresh)
-    assert not {x["id"] for x in fresh} & {x["id"] for x in clips}  # new clips, not old ones
+    # Analysed before the album took them; one with a hard flag is left out (unless all are).
+    assert all(x["analysis_version"] for x in fresh)
+    used = set(result["clip_ids"])
+    assert used and used <= {x["id"] for x in fresh}
+    hard = {"silent", "noise", "exploded", "copied"}
+    assert all(hard & {f["name"] for f in x["flags"]} for x in fresh if x["id"] not in used)
     zf = _zip(embedded, result["download_url"])
     manifest = json.loads(zf.read(next(n for n in zf.namelist() if n.endswith("manifest.json"))))
     assert [t["clip_ids"] for t in manifest["tracks"]] == [[i] for i in result["clip_ids"]]
     assert any("30 s" in p for p in manifest["checks"])  # 1 s tracks: reported, still exported
 
     epochs = _wait_job(embedded, _post(embedded, f"/projects/{pid}/albums/auto", {
-        "mode": "epochs", "seed": 7,
+        "mode": "epochs", "seed": 7, "include_flagged": True,  # a 2-epoch tiny model's clips
     })["id"])
     pieces = epochs["payload"]["pieces"]
     assert [p["epoch"] for p in pieces] == [1, 2]

@@ -74,12 +74,14 @@ def add_clips(session: Session, project_id: int, n: int, *, epochs: int = 5, see
         kept = [None, True, False][int(rng.integers(0, 3))]
         loud = None if rng.random() < 0.1 else round(float(rng.uniform(-40, -8)), 1)
         silence = None if rng.random() < 0.1 else round(float(rng.uniform(0, 1)), 2)
+        quality = None if rng.random() < 0.2 else round(float(rng.uniform(0, 1)), 2)
         rows.append(
             dict(
                 checkpoint_id=ck.id, project_id=project_id, run_id=run.id, epoch=ck.epoch,
                 index=i // epochs, seed=i, temperature=1.0, sample_rate=16000, duration_s=4.0,
                 audio_path=f"projects/{project_id}/clips/{i}.wav", rating=rating, kept=kept,
                 loudness_lufs=loud, silence_ratio=silence, features={}, tags=[], notes="",
+                quality=quality, flags=[],
             )
         )
     session.execute(Clip.__table__.insert(), rows)  # bulk: thousands of rows in one statement

@@ -24,7 +24,7 @@ def expected_order(clips: list[Clip], sort: str) -> list[int]:
     """The documented order: key then id, both descending for '-'; NULL is the lowest key."""
     name = sort.lstrip("-")
     attr = {"created": "id", "epoch": "epoch", "rating": "rating", "loudness": "loudness_lufs",
-            "silence": "silence_ratio"}[name]
+            "silence": "silence_ratio", "quality": "quality"}[name]
 
     def key(c: Clip) -> tuple[Any, ...]:
         v = getattr(c, attr)

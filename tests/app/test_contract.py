@@ -12,6 +12,7 @@ from app.contract.kinds import AUTO_ALBUM, GENERATE, KINDS, RUN, kind_named
 from app.contract.payloads import (
     AlbumPiece,
     AlbumSnapshot,
+    AnalyzePayload,
     AutoAlbumPayload,
     CoversPayload,
     ExportPayload,
@@ -45,6 +46,7 @@ EXAMPLES: dict[str, Any] = {
         pieces=(AlbumPiece(clip_id=1, epoch=3, start_s=0.0, end_s=4.0, duration_s=4.0),),
         made=MadeAlbum(export_id=6, album=SNAPSHOT, clip_ids=(1,), notes=("n",)),
     ),
+    "analyze": AnalyzePayload(project_id=1, checkpoint_id=4, redo=True, total=9, done=3, after_id=17),
 }
 
 

@@ -52,7 +52,8 @@ def test_cancel_twice_stops_within_a_step_and_keeps_the_clips(embedded: Stack) -
     again = c.post(f"{API}/jobs/{run['job_id']}/cancel")  # and through the jobs API, a third time
     assert again.status_code == 202 and again.json()["status"] == "cancelled"
     time.sleep(1.0)
-    assert clips_of(c, pid, rid) == made
+    # No clip made after the cancel (their analysis, on the cpu queue, may still fill them in).
+    assert [x["id"] for x in clips_of(c, pid, rid)] == [x["id"] for x in made]
     assert run_state(c, rid)["status"] == "cancelled"
 
 

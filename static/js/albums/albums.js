@@ -25,6 +25,7 @@ auto?.addEventListener("submit", async (e) => {
   const body = { mode: auto.mode.value, tracks: Number(auto.tracks.value) };
   if (auto.seconds.value) body.seconds = Number(auto.seconds.value);
   if (auto.seed.value) body.seed = Number(auto.seed.value);
+  if (auto.include_flagged.checked) body.include_flagged = true;
   if (body.mode !== "epochs") {
     const epoch = auto.epoch.value;
     if (!(body.mode === "generate" && epoch === "all")) body.epoch = /^\d+$/.test(epoch) ? Number(epoch) : epoch;
