@@ -88,7 +88,7 @@ class ClipRecord:
     job_id: int
     epoch: int
     index: int
-    seed: int  # with `index` and its batch, regenerates this exact clip
+    seed: int  # the clip's own seed: model.generate(seeds=[seed]) regenerates this exact clip
     temperature: float
     sample_rate: int  # Hz
     duration_s: float
