@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     # per sample, where extra threads only add synchronisation, so generation defaults to one.
     train_threads: int = Field(0, ge=0)
     generate_threads: int = Field(1, ge=0)
+    # Clips of one job generated together as one batch (each with its own seed, so the audio
+    # does not depend on it); bounds the memory of a job of many clips.
+    generate_batch: int = Field(128, ge=1, le=1024)
+    # CUDA only: the sample-level steps as one Triton kernel (model/fused_step.py).
+    generate_fused: bool = False
+    # `albumbot worker --gpus`: devices a gpu worker trains one run on, data-parallel ("all", or
+    # a count; on a machine without CUDA, a count of CPU processes). A run asks for its own
+    # number (RunPlan.gpus); it gets the smaller of the two.
+    gpus: str = Field("1", pattern=r"^(all|[1-9][0-9]*)$")
     sse_poll_s: float = Field(0.5, gt=0)  # how often /jobs/{id}/events looks at the job row
     sse_keepalive_s: float = Field(15.0, gt=0)
 
