@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .config import SampleRNNConfig, TrainConfig
+from .distributed import DistContext
 from .generate import generate
 from .sampler_weights import Precision
 from .samplernn import SampleRNN, count_parameters
@@ -123,15 +124,18 @@ def bench_clips(
 
 def bench_train(
     cfg: SampleRNNConfig, *, batch: int, seq_len: int, steps: int,
-    threads: int | None = None, device: str = "cpu",
+    threads: int | None = None, device: str = "cpu", dist: DistContext | None = None,
 ) -> dict[str, Any]:
+    """TBPTT steps on random data. With `dist` (a data-parallel rank), `batch` is this rank's
+    rows and samples_per_s_total counts every rank's."""
     from .train import new_state, train_step
 
     if threads:
         torch.set_num_threads(threads)
-    dev = torch.device(device)
-    tcfg = TrainConfig(batch_size=batch, seq_len=seq_len)
-    state = new_state(cfg, tcfg, None, dev)
+    dist = dist or DistContext()
+    dev = dist.device if dist.active else torch.device(device)
+    tcfg = TrainConfig(batch_size=batch * dist.world_size, seq_len=seq_len)
+    state = new_state(cfg, tcfg, None, dev, dist)
     x = torch.randint(0, cfg.q_levels, (batch, cfg.lookback + seq_len), device=dev)
     rnn_state = state.model.initial_state(batch)
     for _ in range(2):  # warm-up
@@ -143,12 +147,13 @@ def bench_train(
     loss.item()
     _sync(dev)
     wall = time.perf_counter() - t0
-    total = batch * seq_len * steps / wall
+    total = batch * dist.world_size * seq_len * steps / wall
     return {
         "benchmark": "train",
+        "world_size": dist.world_size,
         "samples_per_s_total": round(total, 1),
-        "samples_per_s_per_stream": round(total / batch, 1),
-        "realtime_factor": round(total / batch / REALTIME_RATE, 4),
+        "samples_per_s_per_stream": round(total / tcfg.batch_size, 1),
+        "realtime_factor": round(total / tcfg.batch_size / REALTIME_RATE, 4),
         "realtime_factor_total": round(total / REALTIME_RATE, 3),
         "batch": batch,
         "seq_len": seq_len,

@@ -19,7 +19,8 @@ other streams of the batch (tile rows are independent, reductions run along feat
 
 Pointers: hist int64 [R, H] (H = 2 * n_top), cond fp32 [R, F, D], noise fp32 [R, n_top, Q],
 table fp32 [F * Q, D], hidden weights fp32 [L, D, D] as (in, out), hidden biases [L, D], output
-weight fp32 [D, Q] as (in, out), bias [Q], scratch x [2, R, D], logits [R, Q], barrier int32 [1].
+weight fp32 [D, Q] as (in, out), bias [Q], scratch x [2, R, D], logits [R, Q], barrier counter
+int32 [1].
 This module is imported only where Triton is installed.
 """
 
@@ -33,15 +34,19 @@ import triton.language as tl
 
 
 @triton.jit
-def _grid_sync(bar_ptr, target, NUM_PROGRAMS: tl.constexpr):
-    """Wait until every program has arrived `target / NUM_PROGRAMS` times (release/acquire, so
-    the stores before the barrier are visible to the loads after it, which bypass L1)."""
+def _grid_sync(count_ptr, gen, NUM_PROGRAMS: tl.constexpr):
+    """Grid barrier number `gen` (1, 2, ...) of the launch: every program adds 1 to the counter
+    (release), then waits until it reaches gen * NUM_PROGRAMS (acquire), so the stores before
+    the barrier are visible to the loads after it (which bypass L1). A scalar atomic runs on one
+    thread of the program: this is `red.global.gpu.release.add` and a spin on
+    `ld.global.gpu.acquire` (tests/model/test_fused_step.py reads it in the sm_90 PTX)."""
     if NUM_PROGRAMS > 1:
         tl.debug_barrier()
-        tl.atomic_add(bar_ptr, 1, sem="release", scope="gpu")
-        seen = tl.atomic_add(bar_ptr, 0, sem="acquire", scope="gpu")
+        tl.atomic_add(count_ptr, 1, sem="release", scope="gpu")
+        target = gen * NUM_PROGRAMS
+        seen = tl.atomic_add(count_ptr, 0, sem="acquire", scope="gpu")
         while seen < target:
-            seen = tl.atomic_add(bar_ptr, 0, sem="acquire", scope="gpu")
+            seen = tl.atomic_add(count_ptr, 0, sem="acquire", scope="gpu")
         tl.debug_barrier()
 
 
@@ -91,7 +96,7 @@ def _dense_phase(
 @triton.jit
 def frame_kernel(
     hist_ptr, cond_ptr, noise_ptr, table_ptr, wh_ptr, bh_ptr, wo_ptr, bo_ptr,
-    x_ptr, logit_ptr, bar_ptr, R, p0, t0,
+    x_ptr, logit_ptr, count_ptr, R, p0, t0,
     H: tl.constexpr, N_TOP: tl.constexpr, D: tl.constexpr, Q: tl.constexpr,
     F: tl.constexpr, N_HIDDEN: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_N: tl.constexpr,
     BLOCK_K: tl.constexpr, BLOCK_Q: tl.constexpr, NUM_PROGRAMS: tl.constexpr,
@@ -125,7 +130,7 @@ def frame_kernel(
                 acc += tl.load(table_ptr + (level + f * Q)[:, None] * D + cols[None, :],
                                mask=mask, other=0.0)
             tl.store(x_ptr + rows[:, None] * D + cols[None, :], tl.maximum(acc, 0.0), mask=mask)
-        _grid_sync(bar_ptr, (j * (N_HIDDEN + 2) + 1) * NUM_PROGRAMS, NUM_PROGRAMS)
+        _grid_sync(count_ptr, j * (N_HIDDEN + 2) + 1, NUM_PROGRAMS)
         # 2. hidden layers, ping-ponging between the two scratch buffers
         for layer in tl.static_range(N_HIDDEN):
             _dense_phase(
@@ -133,14 +138,14 @@ def frame_kernel(
                 x_ptr + ((layer + 1) % 2) * R * D, noise_ptr, 0, R, pid,
                 D, D, True, False, 0, BLOCK_B, BLOCK_N, BLOCK_K, NUM_PROGRAMS, PRECISION,
             )
-            _grid_sync(bar_ptr, (j * (N_HIDDEN + 2) + 2 + layer) * NUM_PROGRAMS, NUM_PROGRAMS)
+            _grid_sync(count_ptr, j * (N_HIDDEN + 2) + 2 + layer, NUM_PROGRAMS)
         # 3. logits + T * Gumbel noise of this sample
         _dense_phase(
             x_ptr + (N_HIDDEN % 2) * R * D, wo_ptr, bo_ptr, logit_ptr, noise_ptr,
             (t0 + j) * Q, R, pid, D, Q, False, True, N_TOP * Q, BLOCK_B, BLOCK_N, BLOCK_K,
             NUM_PROGRAMS, PRECISION,
         )
-        _grid_sync(bar_ptr, (j + 1) * (N_HIDDEN + 2) * NUM_PROGRAMS, NUM_PROGRAMS)
+        _grid_sync(count_ptr, (j + 1) * (N_HIDDEN + 2), NUM_PROGRAMS)
     # 4. the frame's last sample
     for bb in range(pid, n_bb, NUM_PROGRAMS):
         rows = bb * BLOCK_B + tl.arange(0, BLOCK_B)

@@ -36,8 +36,13 @@ if TYPE_CHECKING:
     from .sampler import Sampler
 
 BLOCK_B = 16  # streams per tile (tl.dot needs >= 16)
-BLOCK_N = 32  # output features per tile
 BLOCK_K = 32  # reduction step
+# output features per tile: narrow tiles for few streams, so more programs share each layer
+# (dim 1024 at batch 1: 64 programs), wider ones when there are many tiles anyway
+
+
+def block_n(rows: int) -> int:
+    return 16 if rows <= BLOCK_B else 32
 Precision = Literal["ieee", "tf32"]
 
 
@@ -88,13 +93,14 @@ class FusedSampleStep:
         self.wo, self.bo = sampler.output.wt, _bias(sampler.output.bias, q, dev)
         self.x = torch.zeros(2, rows, d, device=dev)  # activations, ping-pong
         self.logits = torch.zeros(rows, q, device=dev)  # logits + noise of the last sample
-        self.barrier = torch.zeros(1, dtype=torch.int32, device=dev)
-        tiles = -(-rows // BLOCK_B) * -(-max(d, q) // BLOCK_N)
+        self.block_n = block_n(rows)
+        tiles = -(-rows // BLOCK_B) * -(-max(d, q) // self.block_n)
         if programs is None:
             programs = 1 if dev.type != "cuda" else min(tiles, _sm_count(dev.index or 0))
         if dev.type != "cuda" and programs != 1:
             raise ValueError("the interpreter runs programs one after another: use 1 program")
         self.programs = max(1, programs)
+        self.barrier = torch.zeros(1, dtype=torch.int32, device=dev)  # grid barrier counter
 
     def frame(self, t0: int, up: torch.Tensor) -> None:
         """Samples n_top + t0 .. + F - 1 of `sampler.hist` from the conditioning up [R, F, D]."""
@@ -105,7 +111,7 @@ class FusedSampleStep:
             s.hist, up, s.noise, s.table, self.wh, self.bh, self.wo, self.bo,
             self.x, self.logits, self.barrier, s.rows, s.n_top + t0, t0,
             H=2 * s.n_top, N_TOP=s.n_top, D=cfg.dim, Q=cfg.q_levels, F=s.f,
-            N_HIDDEN=self.n_hidden, BLOCK_B=BLOCK_B, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K,
+            N_HIDDEN=self.n_hidden, BLOCK_B=BLOCK_B, BLOCK_N=self.block_n, BLOCK_K=BLOCK_K,
             BLOCK_Q=triton.next_power_of_2(cfg.q_levels), NUM_PROGRAMS=self.programs,
             PRECISION=self.precision,
         )
