@@ -41,6 +41,7 @@ from .distributed import COLLECTIVE_TIMEOUT, DistContext, abort, join, leave
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 300.0  # a child's start (importing torch, reading the dataset)
+FINISH_WAIT_S = 120.0  # the others' last steps and exit, once rank 0 has finished
 STOP_GRACE_S = 5.0
 
 
@@ -109,8 +110,7 @@ class LocalGroup:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
         for rank in range(1, job.world_size):
-            log_file = open(self._scratch / f"rank-{rank}.log", "wb")  # noqa: SIM115
-            with log_file:
+            with open(self._scratch / f"rank-{rank}.log", "wb") as log_file:
                 self.children[rank] = subprocess.Popen(
                     [sys.executable, "-m", "model.rank_main", str(spec), str(rank), port],
                     stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
@@ -165,13 +165,17 @@ class LocalGroup:
         if exc is None:  # training finished on rank 0: the others finish too
             for child in self.children.values():
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(self.timeout.total_seconds())
+                    child.wait(FINISH_WAIT_S)
         self._check_children()  # before stopping them: a rank that died is why rank 0 failed
         self._done.set()
         self._stop_children()
         if self._ctx is not None:
-            with contextlib.suppress(RuntimeError):
-                leave(self._ctx)
+            if exc is not None and self._ctx.device.type == "cuda":
+                # NCCL cannot be torn down politely with work outstanding on dead peers
+                with contextlib.suppress(RuntimeError):
+                    abort()
+            with contextlib.suppress(RuntimeError, ValueError):
+                leave(self._ctx)  # so the next job of this process can form a group again
         failure = self.failure
         with contextlib.suppress(OSError):
             for path in self._scratch.iterdir():

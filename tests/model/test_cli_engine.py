@@ -80,6 +80,23 @@ def test_bench_prints_one_json_object():
     assert json.loads(train.stdout)["benchmark"] == "train"
 
 
+def test_bench_clips_times_k_clips_against_one_and_int8_runs():
+    """k clips of one model as one batch against one clip alone (the JSON says how much faster,
+    and that clip 0 came out the same both times); int8 weights report themselves."""
+    clips = albumbot("bench", "clips", "--dim", "32", "--layers", "1", "--clips", "4",
+                     "--seconds", "0.1", "--json")
+    assert clips.returncode == 0, clips.stderr
+    r = json.loads(clips.stdout)
+    assert r["benchmark"] == "clips" and r["clips"] == 4 and r["clip0_identical"] is True
+    assert r["k_clips_s"] > 0 and r["one_clip_s"] > 0 and "load_avg" in r
+    int8 = albumbot("bench", "generate", "--dim", "64", "--layers", "1", "--samples", "320",
+                    "--weights", "int8", "--json")
+    assert int8.returncode == 0, int8.stderr
+    assert json.loads(int8.stdout)["weights"] == "int8"
+    bad = albumbot("bench", "clips", "--clips", "0", "--json")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
 @pytest.mark.slow
 def test_train_data_parallel_under_torchrun(pattern_dataset, tmp_path):
     """`--nproc 2 --device cpu`: two gloo ranks under torchrun; rank 0 alone prints and writes,
