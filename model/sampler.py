@@ -117,6 +117,7 @@ class Sampler:
         self._columns = [self.hist[:, p] for p in range(n2)]  # [R]
         self._noise_t = [self.noise[:, t] for t in range(self.n_top)]  # [R, Q]
         self._idx = torch.empty(rows, self.f, dtype=torch.long, device=self.device)
+        self._idx_flat = self._idx.view(-1)
         self._bag_offsets = torch.arange(0, rows * self.f, self.f, device=self.device)
         self._graph: torch.cuda.CUDAGraph | None = None
         self._fused: FusedSampleStep | None = None
@@ -228,8 +229,8 @@ class Sampler:
             if self._fused is not None:
                 self._fused.frame(t0, up)
             else:
-                for j in range(w.ratio):
-                    self._sample(t0 + j, up[:, j])
+                for j, cond in enumerate(up.unbind(1)):
+                    self._sample(t0 + j, cond)
         else:
             below = self.tiers[k - 1].n
             for j in range(w.ratio):
@@ -238,8 +239,8 @@ class Sampler:
     def _sample(self, t: int, cond: torch.Tensor) -> None:
         p = self.n_top + t  # position in hist of the sample to produce
         # table rows of the previous F samples, [R, F]: hist[:, p - F : p] + f * Q
-        idx = torch.add(self._windows[p - self.f], self.position_offsets, out=self._idx)
-        x = torch.embedding_bag(self.table, idx.view(-1), self._bag_offsets, False, 0)[0]
+        torch.add(self._windows[p - self.f], self.position_offsets, out=self._idx)
+        x = torch.embedding_bag(self.table, self._idx_flat, self._bag_offsets, False, 0)[0]
         x = x.add_(cond).relu_()  # [R, D]
         for layer in self.hidden:
             x = layer(x).relu_()

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import torch
 
 Precision = Literal["fp32", "int8"]
+SMALL_INPUT = 64  # int8 layers with at most this many inputs stay fp32
 PRECISIONS: tuple[Precision, ...] = ("fp32", "int8")
 
 
@@ -48,6 +49,8 @@ class Dense:
         self.bias = None if bias is None else bias.detach().float().clone()
         self.wt = torch.empty(0)
         self.packed: Any = None
+        if weight.shape[1] <= SMALL_INPUT:  # a few kB (a tier's input layer): not worth it
+            precision = self.precision = "fp32"
         if precision == "int8":
             scale = weight.abs().amax(dim=1).clamp_min(1e-12) / 127.0  # [N]
             self.packed = _fbgemm_pack(weight, scale, self.bias)
@@ -128,11 +131,10 @@ class Cell:
         elif self.precision == "fp32":
             h = torch.gru_cell(x, state[0], w_ih, w_hh, b_ih, b_hh)
         else:
-            gi, gh = self.ih(x), self.hh(state[0])
+            gi, gh = self.ih(x), self.hh(state[0])  # [B, 3D]: r, z, n
             d = gi.shape[1] // 3
-            r = torch.sigmoid(gi[:, :d] + gh[:, :d])
-            z = torch.sigmoid(gi[:, d : 2 * d] + gh[:, d : 2 * d])
+            r, z = torch.sigmoid(gi[:, : 2 * d] + gh[:, : 2 * d]).chunk(2, dim=1)
             n = torch.tanh(torch.addcmul(gi[:, 2 * d :], r, gh[:, 2 * d :]))
-            h = n.add_(z.mul_(state[0].sub(n)))  # (1 - z) * n + z * h
+            h = torch.lerp(n, state[0], z)  # (1 - z) * n + z * h
         state[0].copy_(h)
         return state[0]
