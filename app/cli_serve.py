@@ -68,9 +68,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run a Celery worker (one role, for distributed use)",
         description=(
             "Consume jobs from the broker (ALBUMBOT_BROKER_URL, or the embedded broker in the data "
-            "dir). Run one gpu-queue worker per GPU with --concurrency 1."
+            "dir). Run one gpu-queue worker per GPU with --concurrency 1, or one per machine "
+            "with --gpus all: it trains each run on as many of its GPUs as the run asks for "
+            "(the run config's `gpus`), data-parallel, and generates on the first."
         ),
-        epilog="Example: albumbot worker --queues gpu --concurrency 1",
+        epilog="Examples:\n"
+        "  albumbot worker --queues gpu --concurrency 1\n"
+        "  albumbot worker --queues gpu --concurrency 1 --gpus all   # one worker, 8 GPUs\n"
+        "  albumbot worker --queues cpu --concurrency 4",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(worker)
     worker.add_argument(
@@ -86,6 +92,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker.add_argument(
         "--name", default="albumbot@%h",
         help="Celery node name, unique in the cluster (default %(default)s; %%h is the host)",
+    )
+    worker.add_argument(
+        "--gpus", metavar="all|N",
+        help="devices one training run may use, data-parallel: all the CUDA devices, or the "
+        "first N; without CUDA, N CPU processes (default: ALBUMBOT_GPUS or 1)",
     )
     worker.add_argument("--loglevel", default="INFO", help="(default %(default)s)")
     worker.set_defaults(handler=run_worker)
@@ -151,7 +162,10 @@ def run_worker(args: argparse.Namespace) -> int:
         raise ValueError(f"--queues takes {' and/or '.join(QUEUES)}, got {args.queues!r}")
     if args.concurrency < 1:
         raise ValueError(f"--concurrency must be >= 1, got {args.concurrency}")
-    settings = get_settings(data_dir=args.data_dir)
+    gpus = args.gpus
+    if gpus is not None and not (gpus == "all" or (gpus.isdigit() and int(gpus) >= 1)):
+        raise ValueError(f"--gpus takes 'all' or a count >= 1, got {gpus!r}")
+    settings = get_settings(data_dir=args.data_dir, gpus=gpus)
     from worker.celery_app import make_celery  # imports torch (never CUDA) only now
 
     app = make_celery(settings)

@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     # A clip-analysis job works this long, then hands its cpu worker to the jobs queued behind
     # it (an export waits at most this long behind a 2,000-clip backfill) and carries on.
     analysis_slice_s: float = Field(30.0, gt=0)
+    # Clips of one job generated together as one batch (each with its own seed, so the audio
+    # does not depend on it); bounds the memory of a job of many clips. At most 128: MKL's fp32
+    # GEMM was checked to give a row the same sums for 2..128 rows (not at 200 and more).
+    generate_batch: int = Field(128, ge=1, le=128)
+    # CUDA only: the sample-level steps as one Triton kernel (model/fused_step.py).
+    generate_fused: bool = False
+    # `albumbot worker --gpus`: devices a gpu worker trains one run on, data-parallel ("all", or
+    # a count; on a machine without CUDA, a count of CPU processes). A run asks for its own
+    # number (RunPlan.gpus); it gets the smaller of the two.
+    gpus: str = Field("1", pattern=r"^(all|[1-9][0-9]*)$")
     sse_poll_s: float = Field(0.5, gt=0)  # how often /jobs/{id}/events looks at the job row
     sse_keepalive_s: float = Field(15.0, gt=0)
 

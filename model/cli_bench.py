@@ -35,12 +35,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "  albumbot bench generate --cell gru --dim 256 --layers 2 --batch 1 --threads 1 --json\n"
         "  albumbot bench train --cell gru --dim 256 --layers 2 --batch 16 --seq-len 1024 "
         "--threads 2\n"
+        "  albumbot bench generate --cell gru --dim 1024 --layers 5 --batch 1 --threads 1 "
+        "--weights int8 --json\n"
+        "  albumbot bench clips --preset tiny --clips 8 --seconds 2 --json\n"
         "  albumbot bench generate --preset paper --batch 128 --device cuda --json\n"
         "  OMP_NUM_THREADS=1 albumbot bench quality --json\n"
         "  albumbot bench quality --album-minutes 10 --run-epochs 0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("what", choices=["generate", "train", "quality"], help="what to measure")
+    p.add_argument("what", choices=["generate", "clips", "train", "quality"],
+                   help="generate: one batch of streams; clips: k clips as one batch against "
+                   "one clip alone; train: TBPTT steps; quality: clip analysis per clip-minute")
     p.add_argument("--preset", choices=["paper", "tiny"], default=None,
                    help="start from a preset's shape (other options override it)")
     add_model_flags(p.add_argument_group(
@@ -57,6 +62,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: 1 for generate, all cores for train)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--clips", type=int, default=8, help="clips: how many (default 8)")
+    p.add_argument("--seconds", type=float, default=2.0,
+                   help="clips: seconds of each clip (default 2)")
+    p.add_argument("--weights", choices=["fp32", "int8"], default="fp32",
+                   help="generate, clips: sampler weights; int8 is CPU only (default fp32)")
+    p.add_argument("--fused", action="store_true",
+                   help="generate, clips: the Triton sample-level kernel (CUDA)")
     p.add_argument("--no-cuda-graph", action="store_true",
                    help="generate: disable CUDA graph replay")
     q = p.add_argument_group("quality")
@@ -82,7 +94,7 @@ def _config(args: argparse.Namespace) -> SampleRNNConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .bench import bench_generate, bench_train
+    from .bench import bench_clips, bench_generate, bench_train
 
     cfg = _config(args)
     if args.what == "quality":
@@ -101,7 +113,15 @@ def run(args: argparse.Namespace) -> int:
     elif args.what == "generate":
         result = bench_generate(
             cfg, batch=args.batch, samples=args.samples, threads=args.threads or 1,
-            device=args.device, cuda_graph=not args.no_cuda_graph,
+            device=args.device, cuda_graph=not args.no_cuda_graph, weights=args.weights,
+            fused=args.fused,
+        )
+    elif args.what == "clips":
+        if args.clips < 1 or not args.seconds > 0:
+            raise ValueError("--clips must be >= 1 and --seconds > 0")
+        result = bench_clips(
+            cfg, clips=args.clips, seconds=args.seconds, threads=args.threads or 1,
+            device=args.device, weights=args.weights, fused=args.fused,
         )
     else:
         result = bench_train(

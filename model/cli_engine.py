@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cli_options import MODEL_FLAGS, add_model_flags, changed_fields
+from .cli_torchrun import add_launch_flags, launch, wants_launch
 
 if TYPE_CHECKING:  # only for annotations: importing this module stays light
     import numpy as np
@@ -42,7 +43,12 @@ def _register_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog="Examples:\n"
         "  albumbot train data/ds --out runs/demo --preset tiny --epochs 3\n"
         "  albumbot train data/ds --out runs/demo --resume runs/demo/epoch-0003.pt --epochs 6\n"
-        "  albumbot train data/ds --out runs/big --preset paper --device cuda",
+        "  albumbot train data/ds --out runs/big --preset paper --device cuda\n"
+        "  albumbot train data/ds --out runs/big --preset paper --device cuda --nproc 8\n"
+        "  albumbot train data/ds --out runs/a --preset tiny --device cpu --nproc 2\n"
+        "  # two machines (run on each, --node-rank 0 and 1; same paths on both):\n"
+        "  albumbot train /shared/ds --out /shared/runs/big --preset paper --device cuda \\\n"
+        "      --nproc 8 --nnodes 2 --node-rank 0 --rdzv-endpoint host0:29500",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("dataset", type=Path, help="dataset folder (has manifest.json)")
@@ -64,17 +70,22 @@ def _register_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     g.add_argument("--max-segments", type=int,
                    help="use at most this many segments of each chunk per epoch")
     add_model_flags(p.add_argument_group("model overrides (not with --resume)"))
-    p.set_defaults(handler=run_train)
+    add_launch_flags(p)
+    p.set_defaults(handler=lambda args: run_train(args, p))
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if wants_launch(args):
+        return launch(args, parser)
     import torch
     from tqdm import tqdm
 
     from .checkpoint import load_checkpoint
     from .config import override, preset
+    from .distributed import DistContext, from_torchrun, leave
     from .train import EpochResult, Progress, train
 
+    dist = from_torchrun(args.device) if args.torchrun else DistContext()
     if args.threads:
         torch.set_num_threads(args.threads)
     model_changes = changed_fields(args, MODEL_FLAGS)
@@ -88,7 +99,8 @@ def run_train(args: argparse.Namespace) -> int:
         model_cfg = override(p.model, **model_changes)
         train_cfg = override(p.train, **train_changes)
     bar_format = "{desc} |{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]"
-    bar = tqdm(total=1000, unit="‰", disable=None, bar_format=bar_format)
+    bar = tqdm(total=1000, unit="‰", disable=None if dist.is_main else True,
+               bar_format=bar_format)
 
     def on_progress(p: Progress) -> None:
         bar.set_description(
@@ -98,18 +110,21 @@ def run_train(args: argparse.Namespace) -> int:
         bar.refresh()
 
     def on_epoch(e: EpochResult) -> None:
+        ranks = f", {e.world_size} ranks" if e.world_size > 1 else ""
         bar.write(
             f"epoch {e.epoch}: train {e.train_nll_bits:.3f} bits, "
-            f"valid {e.valid_nll_bits:.3f} bits ({e.seconds:.0f} s) -> {e.checkpoint}"
+            f"valid {e.valid_nll_bits:.3f} bits ({e.seconds:.0f} s{ranks}) -> {e.checkpoint}"
         )
         bar.reset()
 
     try:
         result = train(model_cfg, train_cfg, args.dataset, args.out, resume=args.resume,
-                       device=args.device, on_epoch=on_epoch, on_progress=on_progress)
+                       device=args.device, on_epoch=on_epoch, on_progress=on_progress,
+                       dist=dist)
     finally:
         bar.close()
-    if result.test_nll_bits is not None:
+        leave(dist)
+    if result.test_nll_bits is not None and dist.is_main:
         sys.stdout.write(
             f"test NLL {result.test_nll_bits:.3f} bits/sample; "
             f"last checkpoint {result.last_checkpoint}\n"
@@ -125,7 +140,8 @@ def _register_generate(sub: argparse._SubParsersAction[argparse.ArgumentParser])
             "Sample clips from a trained checkpoint, each from a random initial RNN state. Files "
             "are written while they are generated (under a temporary name, renamed when done), "
             "so clips of hours need no more memory than seconds. Same checkpoint, seed and options "
-            "give the same audio."
+            "give the same audio, and clip i is the same whatever -n and --batch are (each clip "
+            "has its own seed, derived from --seed and i)."
         ),
         epilog="Examples:\n"
         "  albumbot generate runs/demo/epoch-0003.pt --out clips -n 8 --seconds 30\n"
@@ -143,7 +159,11 @@ def _register_generate(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                    help="1 samples the model as trained; lower is tamer, 0 is greedy (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--batch", type=int, default=16,
-                   help="clips generated in parallel; more is faster per clip (default 16)")
+                   help="clips generated in parallel; more is faster per clip, same audio "
+                   "(default 16)")
+    p.add_argument("--weights", choices=["fp32", "int8"], default="fp32",
+                   help="sampler weights: fp32 (exact) or int8 (CPU, batch 1: ~2-3x faster at "
+                   "dim 1024, logits within a few %% of fp32; default fp32)")
     p.add_argument("--format", choices=["wav", "flac"], default="wav",
                    help="file format (default wav)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
@@ -161,6 +181,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
     from .checkpoint import load_model
     from .generate import generate, write_clips
+    from .streams import stream_seed
 
     if args.n < 1 or args.batch < 1:
         raise ValueError("-n and --batch must be at least 1")
@@ -186,9 +207,10 @@ def run_generate(args: argparse.Namespace) -> int:
                     write(start, audio)
                     bar.update(audio.size / sr)
 
-                generate(model, n=count, seconds=args.seconds, temperature=args.temperature,
-                         seed=args.seed + b0, device=args.device, prime=prime, keep=False,
-                         on_block=on_block)
+                seeds = [stream_seed(args.seed, i) for i in range(b0, b0 + count)]
+                generate(model, seeds=seeds, seconds=args.seconds, temperature=args.temperature,
+                         device=args.device, prime=prime, keep=False, on_block=on_block,
+                         weights=args.weights)
             written += paths
     sys.stdout.write(f"wrote {len(written)} clips of {args.seconds:g} s to {args.out}\n")
     return 0
@@ -202,3 +224,20 @@ def _load_prime(path: Path, seconds: float, sr: int) -> npt.NDArray[np.float32]:
     mono = remove_dc(to_mono(audio))
     mono = resample(mono, file_sr, sr) if file_sr != sr else mono
     return mono[-int(seconds * sr):]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m model.cli_engine train|generate ...`: what torchrun starts on every rank."""
+    parser = argparse.ArgumentParser(prog="albumbot")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        sys.stderr.write(f"albumbot {args.command}: error: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

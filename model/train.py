@@ -5,6 +5,12 @@ epoch, so a resumed run sees the same order it would have seen) and taken B at a
 walks its chunks from start to end in `seq_len`-sample segments, carrying the RNN state from one
 segment to the next (detached: gradients stop at segment boundaries) and starting from the learned
 h0 at the start of each chunk.
+
+Data-parallel (model/distributed.py): with a DistContext of N ranks, `batch_size` stays the
+global batch; each rank trains on its contiguous shard of every batch of the same epoch order,
+DDP averages the gradients, and rank 0 alone writes checkpoints and calls `on_epoch`. The loss
+curve, the steps and the optimizer state are those of one rank with the whole batch, up to float
+rounding. (A last batch with fewer chunks than ranks is dropped when N > 1: every rank must step.)
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 import torch.nn.functional as F_
+from torch import nn
 
 from .checkpoint import (
     Checkpoint,
@@ -31,6 +38,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import SampleRNNConfig, TrainConfig
+from .distributed import DistContext
 from .quantize import quantize, zero_level
 from .samplernn import SampleRNN, State, detach_state
 
@@ -54,6 +62,7 @@ class EpochResult:
     valid_nll_bits: float
     checkpoint: Path
     seconds: float
+    world_size: int = 1  # data-parallel ranks that trained this epoch
 
 
 @dataclass
@@ -74,6 +83,12 @@ class TrainState:
     epoch: int = 0  # epochs completed
     step: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)  # one entry per epoch
+    dist: DistContext = field(default_factory=DistContext)
+    net: nn.Module | None = None  # what the steps run: `model`, or `model` under DDP
+
+    def __post_init__(self) -> None:
+        if self.net is None:
+            self.net = self.dist.wrap(self.model, unused_parameters=self.model_cfg.learn_h0)
 
 
 def checkpoint_path(out_dir: Path, epoch: int) -> Path:
@@ -105,34 +120,45 @@ def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContext
 
 
 def segment_loss(
-    model: SampleRNN, x: torch.Tensor, state: State, amp: bool
+    model: nn.Module, x: torch.Tensor, state: State, amp: bool, lookback: int
 ) -> tuple[torch.Tensor, State]:
-    """Mean NLL in nats over the segment x [B, lookback + L], and the new state."""
+    """Mean NLL in nats over the segment x [B, lookback + L], and the new state. `model` is a
+    SampleRNN, or one under DDP."""
     with _autocast(x.device, amp):
         logits, state = model(x, state)  # [B, L, Q]
-    target = x[:, model.lookback :]
+    target = x[:, lookback:]
     loss = F_.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), target.reshape(-1))
     return loss, state
 
 
 @torch.no_grad()
 def evaluate(
-    model: SampleRNN, chunks: torch.Tensor, train_cfg: TrainConfig, device: torch.device
+    model: SampleRNN,
+    chunks: torch.Tensor,
+    train_cfg: TrainConfig,
+    device: torch.device,
+    dist: DistContext | None = None,
 ) -> float:
-    """NLL in bits per sample over whole chunks [N, lookback + S'] (same TBPTT walk, no grads)."""
+    """NLL in bits per sample over whole chunks [N, lookback + S'] (same TBPTT walk, no grads).
+    Data-parallel: each rank walks its shard of every batch; the sums are added up."""
+    dist = dist or DistContext()
     model.eval()
     seq, lb = train_cfg.seq_len, model.lookback
     total, count = 0.0, 0
     for b0 in range(0, chunks.shape[0], train_cfg.batch_size):
-        batch = chunks[b0 : b0 + train_cfg.batch_size].to(device)
+        lo, hi = dist.shard(min(train_cfg.batch_size, chunks.shape[0] - b0))
+        if hi == lo:
+            continue
+        batch = chunks[b0 + lo : b0 + hi].to(device)
         state = model.initial_state(batch.shape[0])
         for s in range(_segments(batch.shape[1], lb, seq, train_cfg.max_segments_per_chunk)):
             x = batch[:, s * seq : s * seq + lb + seq]
-            loss, state = segment_loss(model, x, state, train_cfg.amp)
+            loss, state = segment_loss(model, x, state, train_cfg.amp, lb)
             total += loss.item() * x.shape[0] * seq
             count += x.shape[0] * seq
     model.train()
-    return total / max(count, 1) / LN2
+    total, count_f = dist.sum([total, count])
+    return total / max(count_f, 1) / LN2
 
 
 def new_state(
@@ -140,11 +166,12 @@ def new_state(
     train_cfg: TrainConfig,
     dataset_id: str | None,
     device: str | torch.device,
+    dist: DistContext | None = None,
 ) -> TrainState:
     torch.manual_seed(train_cfg.seed)  # weight init is part of the run's identity
     model = SampleRNN(model_cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=train_cfg.learning_rate)
-    return TrainState(model, opt, model_cfg, train_cfg, dataset_id)
+    return TrainState(model, opt, model_cfg, train_cfg, dataset_id, dist=dist or DistContext())
 
 
 def resume_state(
@@ -153,6 +180,7 @@ def resume_state(
     train_cfg: TrainConfig,
     dataset_id: str | None,
     device: str | torch.device,
+    dist: DistContext | None = None,
 ) -> TrainState:
     ckpt = load_checkpoint(path, map_location=device)
     diff = config_mismatch(ckpt.model_config, model_cfg)
@@ -164,7 +192,7 @@ def resume_state(
         raise CheckpointError(
             f"{path}: trained on dataset {ckpt.dataset_id}, not on this dataset ({dataset_id})"
         )
-    state = new_state(model_cfg, train_cfg, dataset_id, device)
+    state = new_state(model_cfg, train_cfg, dataset_id, device, dist)
     state.model.load_state_dict(ckpt.model_state)
     if ckpt.optimizer_state is not None:
         state.optimizer.load_state_dict(ckpt.optimizer_state)
@@ -175,13 +203,19 @@ def resume_state(
 
 
 def train_step(
-    state: TrainState, x: torch.Tensor, rnn_state: State
+    state: TrainState, x: torch.Tensor, rnn_state: State, share: float = 1.0
 ) -> tuple[torch.Tensor, State]:
-    """One optimizer step on segment x [B, lookback + L]; returns (loss, detached new state)."""
+    """One optimizer step on segment x [B, lookback + L]; returns (loss, detached new state).
+
+    `share`: this rank's rows x world size / the global batch's rows (1 for equal shards and for
+    a run of one), so DDP's average of the ranks' gradients is the whole batch's gradient.
+    """
     cfg = state.train_cfg
-    loss, rnn_state = segment_loss(state.model, x, rnn_state, cfg.amp)
+    assert state.net is not None
+    loss, rnn_state = segment_loss(state.net, x, rnn_state, cfg.amp, state.model.lookback)
     state.optimizer.zero_grad(set_to_none=True)
-    loss.backward()  # type: ignore[no-untyped-call]  # untyped in torch
+    scaled = loss if share == 1.0 else loss * share
+    scaled.backward()  # type: ignore[no-untyped-call]  # untyped in torch
     torch.nn.utils.clip_grad_norm_(state.model.parameters(), cfg.grad_clip)
     state.optimizer.step()
     state.step += 1
@@ -196,28 +230,38 @@ def train_epoch(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[float, bool]:
-    """One pass over the train chunks. Returns (mean train NLL in bits, stopped early)."""
-    cfg, model = state.train_cfg, state.model
+    """One pass over the train chunks. Returns (mean train NLL in bits, stopped early).
+
+    Data-parallel: `should_stop` and `on_progress` matter on rank 0 (a stop is agreed on by all
+    ranks before each step; the loss reported is the whole batch's)."""
+    cfg, model, dist = state.train_cfg, state.model, state.dist
     epoch = state.epoch + 1
     order = np.random.default_rng([cfg.seed, epoch]).permutation(chunks.shape[0])
     seq, lb = cfg.seq_len, model.lookback
     n_seg = _segments(chunks.shape[1], lb, seq, cfg.max_segments_per_chunk)
-    n_batches = math.ceil(len(order) / cfg.batch_size)
-    total_steps = n_batches * n_seg
+    starts = [b0 for b0 in range(0, len(order), cfg.batch_size)
+              if len(order) - b0 >= dist.world_size]  # every rank needs a row
+    total_steps = len(starts) * n_seg
     total, count, done = 0.0, 0, 0
     model.train()
-    for b0 in range(0, len(order), cfg.batch_size):
-        batch = chunks[torch.from_numpy(order[b0 : b0 + cfg.batch_size])].to(device)
+    for b0 in starts:
+        rows = order[b0 : b0 + cfg.batch_size]
+        lo, hi = dist.shard(len(rows))
+        share = (hi - lo) * dist.world_size / len(rows)
+        batch = chunks[torch.from_numpy(rows[lo:hi])].to(device)
         rnn_state = model.initial_state(batch.shape[0])
         for s in range(n_seg):
-            if should_stop is not None and should_stop():
+            if dist.any(should_stop is not None and should_stop()):
                 return total / max(count, 1) / LN2, True
-            x = batch[:, s * seq : s * seq + lb + seq]  # [B, lookback + L]
-            loss, rnn_state = train_step(state, x, rnn_state)
+            x = batch[:, s * seq : s * seq + lb + seq]  # [B / world, lookback + L]
+            loss, rnn_state = train_step(state, x, rnn_state, share)
             done += 1
-            bits = loss.item() / LN2
-            total += bits * x.shape[0]
-            count += x.shape[0]
+            if dist.active:  # the whole batch's mean loss
+                bits = dist.sum([loss.item() * (hi - lo)])[0] / len(rows) / LN2
+            else:
+                bits = loss.item() / LN2
+            total += bits * len(rows)
+            count += len(rows)
             if on_progress is not None:
                 on_progress(Progress(epoch, state.step, done / total_steps, bits))
     return total / max(count, 1), False
@@ -234,16 +278,23 @@ def train(
     on_epoch: Callable[[EpochResult], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    dist: DistContext | None = None,
 ) -> TrainResult:
     """Train until `train_cfg.epochs` epochs are complete (counting those of the resumed run).
 
     After each epoch: validation NLL, a checkpoint `out_dir/epoch-NNNN.pt`, then `on_epoch`.
     `should_stop` is polled before every step; when it answers True the run stops, keeping the
     checkpoints already written (the partial epoch is not saved).
+
+    `dist`: this process's rank of a data-parallel run (its `device` is used). Every rank calls
+    `train` with the same arguments; only rank 0 writes into `out_dir` and calls `on_epoch`
+    (the others may pass none), and the others wait for it after each epoch. A checkpoint of
+    any world size resumes on any other.
     """
     from .manifest import load_manifest, load_split
 
-    device = torch.device(device)
+    dist = dist or DistContext(device=torch.device(device))
+    device = dist.device if dist.active else torch.device(device)
     dataset_dir, out_dir = Path(dataset_dir), Path(out_dir)
     manifest = load_manifest(dataset_dir)
     if manifest.sample_rate != model_cfg.sample_rate:
@@ -258,10 +309,11 @@ def train(
         for name in ("train", "valid", "test")
     }
     if resume is not None:
-        state = resume_state(resume, model_cfg, train_cfg, manifest.dataset_id, device)
-        log.info("resuming from %s (epoch %d, step %d)", resume, state.epoch, state.step)
+        state = resume_state(resume, model_cfg, train_cfg, manifest.dataset_id, device, dist)
+        if dist.is_main:
+            log.info("resuming from %s (epoch %d, step %d)", resume, state.epoch, state.step)
     else:
-        state = new_state(model_cfg, train_cfg, manifest.dataset_id, device)
+        state = new_state(model_cfg, train_cfg, manifest.dataset_id, device, dist)
     results: list[EpochResult] = []
     last = checkpoint_path(out_dir, state.epoch) if resume is not None else None
     while state.epoch < train_cfg.epochs:
@@ -271,23 +323,31 @@ def train(
         )
         if stopped:
             return TrainResult(results, last, None, True)
-        valid_bits = evaluate(state.model, splits["valid"], train_cfg, device)
+        valid_bits = evaluate(state.model, splits["valid"], train_cfg, device, dist)
         state.epoch += 1
         entry = {
             "epoch": state.epoch,
             "step": state.step,
             "train_nll_bits": train_bits,
             "valid_nll_bits": valid_bits,
+            "world_size": dist.world_size,
         }
         state.history.append(entry)
-        last = save_checkpoint(_to_checkpoint(state), checkpoint_path(out_dir, state.epoch))
+        last = checkpoint_path(out_dir, state.epoch)
+        if dist.is_main:
+            save_checkpoint(_to_checkpoint(state), last)
         seconds = time.perf_counter() - t0
-        result = EpochResult(state.epoch, state.step, train_bits, valid_bits, last, seconds)
-        log.info("epoch %d: train %.3f bits, valid %.3f bits", state.epoch, train_bits, valid_bits)
+        result = EpochResult(
+            state.epoch, state.step, train_bits, valid_bits, last, seconds, dist.world_size
+        )
+        if dist.is_main:
+            log.info("epoch %d: train %.3f bits, valid %.3f bits", state.epoch, train_bits,
+                     valid_bits)
         results.append(result)
-        if on_epoch is not None:
+        if on_epoch is not None and dist.is_main:
             on_epoch(result)
-    test_bits = evaluate(state.model, splits["test"], train_cfg, device)
+        dist.after_epoch(state.epoch)
+    test_bits = evaluate(state.model, splits["test"], train_cfg, device, dist)
     return TrainResult(results, last, test_bits, False)
 
 

@@ -3,13 +3,18 @@
 A clip's natural key is (checkpoint, index) and its files have deterministic storage keys, so
 any number of deliveries of the same work leave exactly one row and one file per clip:
 
-- Seeds are derived from the job's seed and the batch (`derive_seed`), so regenerating a batch
-  gives the same audio (same device); a redelivered task regenerates only batches that miss a
-  clip, and writes the clips that already exist to scratch files it throws away.
+- Every clip has its own seed, derived from the job's seed parts and the clip's index
+  (`derive_seed`), and the sampler draws each stream's initial state and noise from that seed
+  alone (model/streams.py): a clip is the same audio whether it is made alone or in a batch of
+  128 (on the same device), so a redelivered task regenerates exactly the clips that are missing,
+  and they come out as the lost ones were.
+- The missing clips of a job are generated together, `settings.generate_batch` streams at a time
+  (sampling cost is per step, so k clips take far less than k times one clip), each written
+  to its file block by block while it is generated.
 - Files are written under a temporary name and renamed (model.generate.write_clips,
-  Storage.write_bytes); rows are inserted with insert-or-ignore under the lease fence.
-- Each clip is inserted as soon as its batch is finished, in its own short transaction, so the
-  catalog shows it while training goes on.
+  Storage.write_bytes); rows are inserted with insert-or-ignore under the lease fence, each in
+  its own short transaction as soon as its batch is finished, so the catalog shows it while
+  training goes on.
 """
 
 from __future__ import annotations
@@ -38,13 +43,11 @@ from worker.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
-CLIP_BATCH = 8  # streams generated together; sampling cost is per step, so batching is cheap
-
 
 @dataclass(frozen=True)
-class ClipBatch:
-    seed: int
-    indices: tuple[int, ...]
+class PlannedClip:
+    index: int  # the clip's index in its checkpoint
+    seed: int  # its own seed: model.generate(seeds=[seed]) makes this very clip
 
 
 @dataclass(frozen=True)
@@ -59,18 +62,15 @@ class ClipTarget:
 
 
 def derive_seed(*parts: int) -> int:
-    """A 31-bit seed determined by `parts` (e.g. run seed, epoch, batch)."""
+    """A 31-bit seed determined by `parts` (e.g. run seed, epoch, clip index)."""
     entropy = [int(p) % 2**63 for p in parts]
     return int(np.random.SeedSequence(entropy).generate_state(1)[0]) & 0x7FFFFFFF
 
 
-def plan(first_index: int, n: int, *seed_parts: int) -> list[ClipBatch]:
-    """Clips first_index .. first_index + n - 1 in batches of at most CLIP_BATCH."""
-    batches = []
-    for b, start in enumerate(range(first_index, first_index + n, CLIP_BATCH)):
-        stop = min(start + CLIP_BATCH, first_index + n)
-        batches.append(ClipBatch(derive_seed(*seed_parts, b), tuple(range(start, stop))))
-    return batches
+def plan(first_index: int, n: int, *seed_parts: int) -> list[PlannedClip]:
+    """Clips first_index .. first_index + n - 1, clip i seeded by (*seed_parts, i)."""
+    indices = range(first_index, first_index + n)
+    return [PlannedClip(i, derive_seed(*seed_parts, i)) for i in indices]
 
 
 def clip_key(project_id: int, run_id: int, epoch: int, index: int) -> str:
@@ -98,30 +98,28 @@ def make_clips(
     rt: Runtime,
     lease: Lease,
     target: ClipTarget,
-    batches: Sequence[ClipBatch],
+    clips: Sequence[PlannedClip],
     *,
     seconds: float,
     temperature: float,
     device: str,
 ) -> int:
-    """Generate every batch that misses a clip and insert its missing clips. Returns how many
-    clips were added."""
+    """Generate the clips that are not in the catalog yet, as batches of up to
+    `settings.generate_batch` streams, and insert their rows. Returns how many were added."""
     have = existing_indices(rt, target.checkpoint_id)
-    todo = [b for b in batches if not set(b.indices) <= have]
+    todo = [clip for clip in clips if clip.index not in have]
     if not todo:
         return 0
     added = 0
+    size = rt.settings.generate_batch
     with torch_threads(rt.settings.generate_threads):
         model = load_model(target.checkpoint_path, device)
-        sample_rate = model.cfg.sample_rate
-        for batch in todo:
+        for b0 in range(0, len(todo), size):
             lease.check()
-            paths = _generate(rt, lease, model, target, batch, have, seconds, temperature, device)
-            for index, path in zip(batch.indices, paths, strict=True):
-                if index not in have:
-                    added += _store(
-                        rt, lease, target, index, batch.seed, temperature, path, sample_rate
-                    )
+            batch = todo[b0 : b0 + size]
+            paths = _generate(rt, lease, model, target, batch, seconds, temperature, device)
+            for clip, path in zip(batch, paths, strict=True):
+                added += _store(rt, lease, target, clip, temperature, path, model.cfg.sample_rate)
     queue_checkpoint_analysis(rt, lease, target.project_id, target.checkpoint_id)  # cpu queue
     return added
 
@@ -131,41 +129,32 @@ def _generate(
     lease: Lease,
     model: SampleRNN,
     target: ClipTarget,
-    batch: ClipBatch,
-    have: set[int],
+    batch: Sequence[PlannedClip],
     seconds: float,
     temperature: float,
     device: str,
 ) -> list[Path]:
-    """Write the batch's clips; those already in the catalog go to scratch files (deleted)."""
-    paths, scratch = [], []
-    for index in batch.indices:
-        if index in have:
-            scratch.append(rt.storage.temp_path(".wav"))
-            paths.append(scratch[-1])
-        else:
-            key = clip_key(target.project_id, target.run_id, target.epoch, index)
-            paths.append(rt.storage.path(key))
-    try:
-        with write_clips(paths, model.cfg.sample_rate) as write:
+    """Write the batch's clips to their storage paths, streaming them block by block."""
+    paths = [
+        rt.storage.path(clip_key(target.project_id, target.run_id, target.epoch, clip.index))
+        for clip in batch
+    ]
+    with write_clips(paths, model.cfg.sample_rate) as write:
 
-            def on_block(start: int, audio: np.ndarray) -> None:
-                lease.check()  # cancel/shutdown between blocks; write_clips drops partial files
-                write(start, audio)
+        def on_block(start: int, audio: np.ndarray) -> None:
+            lease.check()  # cancel/shutdown between blocks; write_clips drops partial files
+            write(start, audio)
 
-            generate(
-                model,
-                n=len(batch.indices),
-                seconds=seconds,
-                temperature=temperature,
-                seed=batch.seed,
-                device=device,
-                on_block=on_block,
-                keep=False,
-            )
-    finally:
-        for path in scratch:
-            path.unlink(missing_ok=True)
+        generate(
+            model,
+            seeds=[clip.seed for clip in batch],
+            seconds=seconds,
+            temperature=temperature,
+            device=device,
+            on_block=on_block,
+            keep=False,
+            fused=rt.settings.generate_fused and device.startswith("cuda"),
+        )
     return paths
 
 
@@ -173,8 +162,7 @@ def _store(
     rt: Runtime,
     lease: Lease,
     target: ClipTarget,
-    index: int,
-    seed: int,
+    clip: PlannedClip,
     temperature: float,
     path: Path,
     sample_rate: int,
@@ -182,6 +170,7 @@ def _store(
     """Peaks and features from the written file, then the row. Returns 1 if the row is new."""
     audio, sr = sf.read(str(path), dtype="float32")
     assert sr == sample_rate
+    index = clip.index
     key = clip_key(target.project_id, target.run_id, target.epoch, index)
     peaks_key = key.removesuffix(".wav") + ".peaks.json"
     rt.storage.write_bytes(peaks_key, json.dumps(compute_peaks(audio, sr)).encode())
@@ -193,7 +182,7 @@ def _store(
         job_id=lease.job_id,
         epoch=target.epoch,
         index=index,
-        seed=seed,
+        seed=clip.seed,
         temperature=temperature,
         sample_rate=sr,
         duration_s=len(audio) / sr,

@@ -6,6 +6,7 @@ from app.services.errors import DomainError
 from model.audio import AudioError
 from model.checkpoint import CheckpointError
 from model.dataset import DatasetError
+from model.local_group import RankFailed
 
 MAX_ERROR_CHARS = 2000
 
@@ -18,7 +19,7 @@ def describe(exc: BaseException) -> str:
     """A readable, bounded reason: our own errors as they are, anything else with its type."""
     if isinstance(exc, DomainError):
         text = exc.message
-    elif isinstance(exc, (JobError, AudioError, DatasetError, CheckpointError)):
+    elif isinstance(exc, (JobError, AudioError, DatasetError, CheckpointError, RankFailed)):
         text = str(exc)
     elif isinstance(exc, (ValueError, FileNotFoundError)) and str(exc):
         text = str(exc)

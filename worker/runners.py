@@ -35,6 +35,7 @@ from worker.datasets import ensure_dataset
 from worker.errors import JobError
 from worker.lease import Lease, Stopped
 from worker.runtime import Runtime
+from worker.training_group import threads_per_rank, training_devices, training_group
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def run_training(rt: Runtime, lease: Lease, payload: RunPayload) -> dict[str, An
             train_nll_bits=result.train_nll_bits,
             valid_nll_bits=result.valid_nll_bits,
             seconds=round(result.seconds, 3),
+            world_size=result.world_size,
         )
         _epoch_done(rt, lease, spec, record, result.checkpoint)
 
@@ -88,18 +90,24 @@ def run_training(rt: Runtime, lease: Lease, payload: RunPayload) -> dict[str, An
             message=f"epoch {p.epoch}/{epochs}: step {p.step}, {p.loss_bits:.2f} bits/sample",
         )
 
-    lease.report(message="training" if last is None else f"resuming from {last.name}")
-    with torch_threads(rt.settings.train_threads):
+    devices = training_devices(run_plan.gpus, rt.settings.gpus)
+    ranks = f" on {len(devices)} ranks ({devices[0].split(':')[0]})" if len(devices) > 1 else ""
+    lease.report(message=("training" if last is None else f"resuming from {last.name}") + ranks)
+    threads = threads_per_rank(devices, rt.settings.train_threads)
+    with torch_threads(threads), training_group(
+        devices, run_plan.model, run_plan.train, dataset.path, out_dir, last, threads
+    ) as dist:
         result = train(
             run_plan.model,
             run_plan.train,
             dataset.path,
             out_dir,
             resume=last,
-            device=device(),
+            device=devices[0],
             on_epoch=on_epoch,
             on_progress=on_progress,
             should_stop=lease.should_stop,
+            dist=dist,
         )
     if result.stopped:
         raise Stopped(lease.stop_reason)

@@ -31,6 +31,11 @@ class RunPlan:
     seed: int  # dataset split and shuffle, training, clip seeds
     model: SampleRNNConfig = field(default_factory=SampleRNNConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    # Data-parallel ranks to train on: a count, or "all" the devices of the gpu worker that
+    # takes the run (it uses at most what it owns, `albumbot worker --gpus`). `train.batch_size`
+    # stays the global batch, so the run is the same run on any number of them; the number each
+    # epoch actually used is in its metrics (`world_size`).
+    gpus: Literal["all"] | int = 1
 
     def __post_init__(self) -> None:
         if self.sample_rate != self.model.sample_rate:
@@ -40,6 +45,8 @@ class RunPlan:
             )
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if self.gpus != "all" and not (isinstance(self.gpus, int) and self.gpus >= 1):
+            raise ValueError(f"gpus must be 'all' or >= 1, got {self.gpus!r}")
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = encode(self)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,11 @@ class RunConfigIn(BaseModel):
     sample_rate: Literal[16000, 32000] | None = Field(None, description="Hz")
     chunks: int | None = Field(None, ge=1, le=1_000_000, description="dataset chunks (8 s each)")
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    gpus: Annotated[int, Field(ge=1, le=1024)] | Literal["all"] | None = Field(
+        None,
+        description="data-parallel ranks (GPUs) to train on, or \"all\" the worker has; "
+        "the batch size stays the global batch; default 1",
+    )
     model: dict[str, Any] = Field(default_factory=dict, description="SampleRNNConfig overrides")
     train: dict[str, Any] = Field(default_factory=dict, description="TrainConfig overrides")
 

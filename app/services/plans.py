@@ -74,6 +74,7 @@ def run_plan(cfg: RunConfigIn) -> RunPlan:
         seed=seed,
         model=model_cfg,
         train=train_cfg,
+        gpus=_given(cfg.gpus, 1),
     )
 
 

@@ -53,6 +53,7 @@ class EpochRecord:
     train_nll_bits: float | None
     valid_nll_bits: float | None
     seconds: float | None  # wall time of the epoch (unknown for one read from a checkpoint)
+    world_size: int = 1  # data-parallel ranks that trained it
 
     @classmethod
     def from_history(cls, entry: Mapping[str, Any]) -> EpochRecord:
@@ -63,6 +64,7 @@ class EpochRecord:
             train_nll_bits=entry.get("train_nll_bits"),
             valid_nll_bits=entry.get("valid_nll_bits"),
             seconds=entry.get("seconds"),
+            world_size=int(entry.get("world_size", 1)),
         )
 
 
@@ -88,7 +90,7 @@ class ClipRecord:
     job_id: int
     epoch: int
     index: int
-    seed: int  # with `index` and its batch, regenerates this exact clip
+    seed: int  # the clip's own seed: model.generate(seeds=[seed]) regenerates this exact clip
     temperature: float
     sample_rate: int  # Hz
     duration_s: float

@@ -174,3 +174,16 @@ def test_dataset_key_depends_on_content_and_preparation_only() -> None:
     assert key != dataset_key(["a" * 64], plan)
     assert key != dataset_key(["a" * 64, "b" * 64], replace(plan, chunks=65))
     assert key != dataset_key(["a" * 64, "b" * 64], replace(plan, seed=1))
+
+
+def test_a_run_asks_for_data_parallel_gpus(client: TestClient, pid: int) -> None:
+    default = client.post(f"{API}/projects/{pid}/runs", json={"preset": "tiny"}).json()
+    assert default["config"]["gpus"] == 1
+    four = client.post(f"{API}/projects/{pid}/runs", json={"preset": "tiny", "gpus": 4}).json()
+    assert four["config"]["gpus"] == 4 and four["config"]["train"]["batch_size"] == 16
+    every = client.post(f"{API}/projects/{pid}/runs", json={"preset": "tiny", "gpus": "all"})
+    assert every.status_code == 202 and every.json()["config"]["gpus"] == "all"
+    for bad in (0, "two", 1.5):
+        r = client.post(f"{API}/projects/{pid}/runs", json={"preset": "tiny", "gpus": bad})
+        assert r.status_code == 422, (bad, r.text)
+        assert "gpus" in r.text

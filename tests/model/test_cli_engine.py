@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 
 from model.checkpoint import load_checkpoint
@@ -23,7 +24,8 @@ def albumbot(*args) -> subprocess.CompletedProcess[str]:
 
 def test_help_teaches_every_option():
     for command, options in {
-        "train": ["--out", "--preset", "--resume", "--epochs", "--device", "--seq-len", "--cell", "--frame-sizes"],
+        "train": ["--out", "--preset", "--resume", "--epochs", "--device", "--seq-len", "--cell", "--frame-sizes",
+                  "--nproc", "--nnodes", "--node-rank", "--rdzv-endpoint"],
         "generate": ["--out", "-n", "--seconds", "--temperature", "--seed", "--format", "--prime", "Examples"],
         "bench": ["--cell", "--dim", "--layers", "--frame-size", "--batch", "--samples", "--steps",
                   "--seq-len", "--threads", "--device", "--json"],
@@ -76,3 +78,40 @@ def test_bench_prints_one_json_object():
     train = albumbot("bench", "train", "--dim", "32", "--layers", "1", "--batch", "2", "--seq-len", "256", "--steps", "2", "--json")
     assert train.returncode == 0, train.stderr
     assert json.loads(train.stdout)["benchmark"] == "train"
+
+
+def test_bench_clips_times_k_clips_against_one_and_int8_runs():
+    """k clips of one model as one batch against one clip alone (the JSON says how much faster,
+    and that clip 0 came out the same both times); int8 weights report themselves."""
+    clips = albumbot("bench", "clips", "--dim", "32", "--layers", "1", "--clips", "4",
+                     "--seconds", "0.1", "--json")
+    assert clips.returncode == 0, clips.stderr
+    r = json.loads(clips.stdout)
+    assert r["benchmark"] == "clips" and r["clips"] == 4 and r["clip0_identical"] is True
+    assert r["k_clips_s"] > 0 and r["one_clip_s"] > 0 and "load_avg" in r
+    int8 = albumbot("bench", "generate", "--dim", "64", "--layers", "1", "--samples", "320",
+                    "--weights", "int8", "--json")
+    assert int8.returncode == 0, int8.stderr
+    assert json.loads(int8.stdout)["weights"] == "int8"
+    bad = albumbot("bench", "clips", "--clips", "0", "--json")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_train_data_parallel_under_torchrun(pattern_dataset, tmp_path):
+    """`--nproc 2 --device cpu`: two gloo ranks under torchrun; rank 0 alone prints and writes,
+    the checkpoint records the world size, and a 1-process --resume continues it."""
+    run = tmp_path / "run"
+    two = albumbot("train", pattern_dataset, "--out", run, "--epochs", "1", *SMALL[:-2],
+                   "--nproc", "2", "--device", "cpu")
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert two.stdout.count("test NLL") == 1
+    assert "2 ranks" in two.stdout and two.stderr.count("epoch 1: train") == 1
+    assert sorted(p.name for p in run.iterdir()) == ["epoch-0001.pt"]
+    assert [h["world_size"] for h in load_checkpoint(run / "epoch-0001.pt").history] == [2]
+    one = albumbot("train", pattern_dataset, "--out", run, "--resume", run / "epoch-0001.pt",
+                   "--epochs", "2")
+    assert one.returncode == 0, one.stderr
+    assert [h["world_size"] for h in load_checkpoint(run / "epoch-0002.pt").history] == [2, 1]
+    bad = albumbot("train", pattern_dataset, "--out", run, "--nnodes", "2", *SMALL)
+    assert bad.returncode == 2 and "--rdzv-endpoint" in bad.stderr

@@ -11,6 +11,7 @@ import torch
 from model.config import SampleRNNConfig
 from model.generate import generate, write_clips
 from model.samplernn import SampleRNN
+from model.streams import noise_frames, stream_seed
 
 CFG = SampleRNNConfig(dim=32, n_rnn=1, cell="gru", embed_size=8, mlp_layers=1)
 
@@ -37,11 +38,49 @@ def test_block_size_does_not_change_the_samples(model):
     assert np.array_equal(a, b)
 
 
+BATCH_SHAPES = [
+    CFG,
+    SampleRNNConfig(frame_sizes=(4, 4), dim=48, n_rnn=2, cell="lstm", embed_size=8),
+]
+
+
+@pytest.mark.parametrize("cfg", BATCH_SHAPES, ids=lambda c: f"{c.cell}-{c.frame_sizes}")
+def test_clip_i_is_the_same_audio_whatever_the_batch(cfg):
+    """Each clip has its own seed: clip i of a batch of 8 is the clip made alone (k = 1), and
+    clip i of n=3 is clip i of n=8, at any temperature."""
+    torch.manual_seed(0)
+    model = SampleRNN(cfg).eval()
+    seeds = [stream_seed(4, i) for i in range(8)]
+    for temperature in (1.0, 0.5):
+        eight = generate(model, seeds=seeds, seconds=0.3, temperature=temperature)
+        for i in (0, 5):
+            alone = generate(model, seeds=[seeds[i]], seconds=0.3, temperature=temperature)
+            assert np.array_equal(alone[0], eight[i]), (temperature, i)
+        three = generate(model, n=3, seed=4, seconds=0.3, temperature=temperature)
+        assert np.array_equal(three, eight[:3])
+    assert len({clip.tobytes() for clip in eight}) == 8
+
+
+def test_a_longer_clip_starts_with_the_shorter_one(model):
+    """Noise comes in blocks of a size fixed by the model, so a clip's first seconds do not
+    depend on how long it will be (what a live stream needs)."""
+    assert noise_frames(16, 256) == 32  # 512 samples per block
+    short = generate(model, seeds=[3, 4], seconds=0.1)
+    long = generate(model, seeds=[3, 4], seconds=0.25)
+    assert np.array_equal(long[:, : short.shape[1]], short)
+
+
+def test_seeds_and_n_must_agree(model):
+    with pytest.raises(ValueError, match="n=2 but 3 seeds"):
+        generate(model, n=2, seeds=[1, 2, 3], seconds=0.1)
+
+
 MEMORY_PROBE = """
 import resource, sys, torch
 from model.config import SampleRNNConfig
 from model.generate import generate
 from model.samplernn import SampleRNN
+from model.streams import noise_frames, stream_seed
 torch.set_num_threads(1)
 torch.manual_seed(0)
 model = SampleRNN(SampleRNNConfig(dim=32, n_rnn=1, cell="gru", embed_size=8, mlp_layers=1)).eval()

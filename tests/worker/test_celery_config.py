@@ -62,11 +62,12 @@ def test_the_worker_app_touches_no_cuda_and_the_web_never_eager(tmp_path: Path) 
     assert not [p for p in sources if "task_always_eager" in p.read_text()]
 
 
-def test_clip_seeds_are_deterministic_per_run_epoch_and_batch() -> None:
-    batches = plan(0, 10, 3, 1)
-    assert [b.indices for b in batches] == [tuple(range(8)), (8, 9)]
-    assert plan(0, 10, 3, 1) == batches  # a rerun regenerates identical clips
-    seeds = {b.seed for b in batches} | {b.seed for b in plan(0, 10, 3, 2)}
-    assert len(seeds) == 4 and all(0 <= s < 2**31 for s in seeds)
+def test_clip_seeds_are_deterministic_per_run_epoch_and_index() -> None:
+    clips = plan(0, 10, 3, 1)
+    assert [c.index for c in clips] == list(range(10))
+    assert plan(0, 10, 3, 1) == clips  # a rerun regenerates identical clips
+    seeds = {c.seed for c in clips} | {c.seed for c in plan(0, 10, 3, 2)}
+    assert len(seeds) == 20 and all(0 <= s < 2**31 for s in seeds)
     assert derive_seed(3, 1, 0) != derive_seed(4, 1, 0)
-    assert [b.indices for b in plan(5, 3, 9)] == [(5, 6, 7)]
+    # a clip's seed is its own: the same whichever range of clips it is planned in
+    assert plan(5, 3, 9) == plan(0, 8, 9)[5:]

@@ -131,3 +131,13 @@ def test_up_and_worker_refuse_bad_arguments() -> None:
         cwd=ROOT, capture_output=True, text=True, env=subprocess_env({}),
     )
     assert out.returncode == 2 and "--queues" in out.stderr
+    gpus = subprocess.run(
+        [sys.executable, "-m", "app.cli", "worker", "--queues", "gpu", "--gpus", "two"],
+        cwd=ROOT, capture_output=True, text=True, env=subprocess_env({}),
+    )
+    assert gpus.returncode == 2
+    assert gpus.stderr.strip().splitlines() == [
+        "albumbot worker: error: --gpus takes 'all' or a count >= 1, got 'two'"]
+    assert Settings(gpus="all").gpus == "all" and Settings(gpus="4").gpus == "4"
+    with pytest.raises(ValueError, match="gpus"):
+        Settings(gpus="0")
