@@ -9,7 +9,9 @@ machines are torchrun's job: `albumbot train --nproc N --nnodes M ...`.)
 Failure: a child that dies (OOM killer, a CUDA error, SIGKILL) makes rank 0's next collective
 fail (gloo notices the closed socket; for NCCL a monitor thread aborts the group), and leaving
 the `with` block raises `RankFailed` naming the rank and how it ended. Children die with rank 0
-(PR_SET_PDEATHSIG), so nothing outlives the job.
+(PR_SET_PDEATHSIG), so nothing outlives the job. The message carries the last line of the
+rank's log (its error, or the faulthandler stack of a native crash); ALBUMBOT_KEEP_RANK_LOGS=1
+keeps the whole logs in their temp folder.
 
     with LocalGroup(job) as dist:
         train(..., dist=dist, on_epoch=...)
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT_S = 300.0  # a child's start (importing torch, reading the dataset)
 FINISH_WAIT_S = 120.0  # the others' last steps and exit, once rank 0 has finished
 STOP_GRACE_S = 5.0
+NATIVE_CRASHES = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL}
+DEATH_WAIT_S = 5.0  # after a failed collective, how long a dying rank has to be seen dead
 
 
 class RankFailed(RuntimeError):
@@ -154,7 +158,9 @@ class LocalGroup:
         how = (f"was killed by {signal.Signals(-code).name}" if code < 0
                else f"exited with status {code}")
         tail = _last_line(self._scratch / f"rank-{rank}.log")
-        reason = f" ({tail})" if tail and code > 0 else ""
+        # its own error, or faulthandler's stack of a native crash; a SIGKILL leaves no word
+        said = code > 0 or -code in NATIVE_CRASHES
+        reason = f" ({tail})" if tail and said else ""
         return (f"training rank {rank} of {self.job.world_size} {how}{reason}; the run stops "
                 "here and resumes from its last checkpoint")
 
@@ -166,6 +172,11 @@ class LocalGroup:
             for child in self.children.values():
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     child.wait(FINISH_WAIT_S)
+        else:
+            # A collective that failed (gloo: "connection reset by peer") usually means a rank
+            # died, but the kernel may not have finished it yet: give it a moment to show, so
+            # the error names the rank rather than the socket.
+            self._await_a_death(DEATH_WAIT_S)
         self._check_children()  # before stopping them: a rank that died is why rank 0 failed
         self._done.set()
         self._stop_children()
@@ -177,12 +188,24 @@ class LocalGroup:
             with contextlib.suppress(RuntimeError, ValueError):
                 leave(self._ctx)  # so the next job of this process can form a group again
         failure = self.failure
-        with contextlib.suppress(OSError):
-            for path in self._scratch.iterdir():
-                path.unlink()
-            self._scratch.rmdir()
+        if os.environ.get("ALBUMBOT_KEEP_RANK_LOGS"):  # an operator chasing a rank's crash
+            log.warning("the ranks' logs are kept in %s", self._scratch)
+        else:
+            with contextlib.suppress(OSError):
+                for path in self._scratch.iterdir():
+                    path.unlink()
+                self._scratch.rmdir()
         if failure is not None and not isinstance(exc, RankFailed):
             raise RankFailed(failure) from exc
+
+    def _await_a_death(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while self.failure is None and time.monotonic() < deadline:
+            if all(child.poll() is None for child in self.children.values()):
+                time.sleep(0.05)
+                continue
+            self._check_children()
+            break
 
     def _stop_children(self) -> None:
         for child in self.children.values():

@@ -8,7 +8,9 @@ error goes to stderr (rank 0 reads its last line into the job's error) with a no
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import os
 import sys
 import traceback
 from datetime import timedelta
@@ -26,6 +28,7 @@ from .train import train
 def main(argv: list[str]) -> int:
     spec, rank_text, port = argv
     job, rank = RankJob.load(Path(spec)), int(rank_text)
+    faulthandler.enable()  # a native crash (SIGABRT, SIGSEGV) leaves its Python stack in the log
     logging.basicConfig(level=logging.WARNING, format=f"rank {rank} %(levelname)s %(message)s")
     if job.threads > 0:
         torch.set_num_threads(job.threads)
@@ -50,7 +53,12 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     try:
-        sys.exit(main(sys.argv[1:]))
+        code = main(sys.argv[1:])
+        # The run is done and the group left: skip interpreter teardown, where the destructors
+        # of torch's store client and gloo's threads can abort a process whose work is finished.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     except Exception as exc:  # noqa: BLE001 - the traceback, then the one line rank 0 reports
         traceback.print_exc()
         sys.stderr.write(f"{type(exc).__name__}: {' '.join(str(exc).split())}\n")
