@@ -3,8 +3,10 @@ which columns hold ids or storage keys that an import must remap.
 
 An archive is a zip:
 
-- `catalog.json`: `{"tables": {name: [row, ...]}}`, every column of every row of the project
-  (ids and keys as they were at home), tables in dependency order (TABLES);
+- `catalog.json`: `{"tables": {name: [row, ...]}, "track_revisions": {track id: [doc, ...]}}`,
+  every column of every row of the project (ids and keys as they were at home), tables in
+  dependency order (TABLES), and every song's saved edit-list revisions (the history kept
+  beside the media, app/services/tracks.py);
 - `files/NNNNNN.ext`: one member per media file the rows point at (names made here, never taken
   from the catalog, so no member name can steer an extraction);
 - `manifest.json` (last, so hashes are known when it is written): format and version, the
@@ -18,6 +20,7 @@ album audio (made on demand), exports still queued or running.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -137,6 +140,26 @@ def member_name(index: int, key: str) -> str:
     ext = tail.rsplit(".", 1)[-1].lower() if "." in tail else ""
     safe = ext if ext.isalnum() and len(ext) <= 8 else ""
     return f"files/{index:06d}" + (f".{safe}" if safe else "")
+
+
+def remap_edl(edl: Any, clip_id: Callable[[Any], Any]) -> Any:
+    """A track's edit list with every item's `clip_id` passed through `clip_id`. Both stored
+    shapes: a bare item list (the first) and `{"items": [...], ...}` (app/audio/edl.py)."""
+    def item(i: Any) -> Any:
+        if isinstance(i, dict) and "clip_id" in i:
+            return {**i, "clip_id": clip_id(i["clip_id"])}
+        return i
+
+    if isinstance(edl, list):
+        return [item(i) for i in edl]
+    if isinstance(edl, dict) and isinstance(edl.get("items"), list):
+        return {**edl, "items": [item(i) for i in edl["items"]]}
+    return edl
+
+
+def revision_name(revision: int) -> str:
+    """A saved revision's file in its track's folder (app/services/tracks.py)."""
+    return f"rev-{int(revision):06d}.json"
 
 
 def file_keys(table: str, row: dict[str, Any]) -> list[str]:

@@ -15,7 +15,6 @@ import hashlib
 import json
 import uuid
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -50,10 +49,10 @@ def import_archive(
     except (zipfile.BadZipFile, OSError):
         raise InvalidInput("not a project archive: the file is not a zip") from None
     with archive:
-        manifest, tables = _read_catalog(archive, max_bytes)
+        manifest, catalog = _read_catalog(archive, max_bytes)
         temps = _extract_files(archive, storage, manifest["files"])
     try:
-        return _insert(session, storage, tables, manifest, temps)
+        return _insert(session, storage, catalog, temps)
     finally:
         for temp in temps.values():
             temp.unlink(missing_ok=True)
@@ -85,7 +84,7 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> b
 
 def _read_catalog(
     archive: zipfile.ZipFile, max_bytes: int
-) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     infos = archive.infolist()
     if len(infos) > MAX_MEMBERS:
         raise TooLarge(f"the archive has {len(infos)} members (at most {MAX_MEMBERS})")
@@ -131,7 +130,7 @@ def _read_catalog(
         total += info.file_size
     if total > max_bytes:
         raise TooLarge(f"the archive's files hold {total} bytes; this install takes {max_bytes}")
-    return manifest, tables
+    return manifest, catalog
 
 
 def _extract_files(
@@ -178,11 +177,6 @@ class _Remap:
                 f"the archive refers to {table} {old}, which it does not hold"
             ) from None
 
-    def key(self, old: str, make: Callable[[], str]) -> str:
-        if old not in self.keys:
-            self.keys[old] = make()
-        return self.keys[old]
-
 
 def _new_key(project_id: int, table: str, row: dict[str, Any], old: str, column: str) -> str:
     """Where an imported file goes. Checkpoints and clips keep the layout the workers use
@@ -191,7 +185,7 @@ def _new_key(project_id: int, table: str, row: dict[str, Any], old: str, column:
     tail = old.rsplit("/", 1)[-1]
     suffix = "." + tail.rsplit(".", 1)[-1].lower() if "." in tail else ""
     suffix = suffix if suffix[1:].isalnum() else ""
-    run = f"projects/{project_id}/runs/{row['run_id']}"
+    run = f"projects/{project_id}/runs/{row.get('run_id')}"
     if table == "checkpoints":
         return f"{run}/checkpoints/epoch-{row['epoch']:04d}.pt"
     if table == "clips":
@@ -202,9 +196,10 @@ def _new_key(project_id: int, table: str, row: dict[str, Any], old: str, column:
 
 
 def _insert(
-    session: Session, storage: Storage, tables: dict[str, list[dict[str, Any]]],
-    manifest: dict[str, Any], temps: dict[str, Path],
+    session: Session, storage: Storage, catalog: dict[str, Any], temps: dict[str, Path]
 ) -> ImportedProject:
+    tables: dict[str, list[dict[str, Any]]] = catalog["tables"]
+    revisions = catalog.get("track_revisions") or {}
     remap = _Remap()
     moved: list[str] = []
     counts: dict[str, int] = {}
@@ -216,22 +211,22 @@ def _insert(
             for row in rows:
                 values = _remapped(name, fmt.decode_row(model, row), remap)
                 values.pop("id", None)
-                obj = model(**values)
-                objs.append(obj)
+                _rekey(name, values, project_id, remap)  # before the INSERT: no UPDATE later
+                objs.append(model(**values))
             session.add_all(objs)
             session.flush()
             for row, obj in zip(rows, objs, strict=True):
                 remap.ids[name][int(row["id"])] = obj.id  # type: ignore[attr-defined]
             if name == "projects":
                 project_id = objs[0].id  # type: ignore[attr-defined]
-            for obj in objs:
-                _rekey(name, obj, project_id, remap)
             counts[name] = len(objs)
         session.flush()
         for old, new in remap.keys.items():
             if old in temps:
                 storage.put(temps[old], new)
                 moved.append(new)
+        files = len(moved)
+        moved += _write_revisions(storage, project_id, revisions, remap)
         session.commit()
     except BaseException:
         session.rollback()
@@ -240,7 +235,7 @@ def _insert(
         raise
     project = session.get(Project, project_id)
     assert project is not None
-    return ImportedProject(project, counts, len(moved), remap.ids)
+    return ImportedProject(project, counts, files, remap.ids)
 
 
 def _remapped(table: str, values: dict[str, Any], remap: _Remap) -> dict[str, Any]:
@@ -268,28 +263,37 @@ def _remapped(table: str, values: dict[str, Any], remap: _Remap) -> dict[str, An
     return values
 
 
-def _rekey(table: str, obj: Any, project_id: int, remap: _Remap) -> None:
-    """Give the row's file columns their new keys (and a track's edit list its new clip ids)."""
-    row = {"run_id": getattr(obj, "run_id", None), "epoch": getattr(obj, "epoch", None),
-           "index": getattr(obj, "index", None)}
+def _rekey(table: str, values: dict[str, Any], project_id: int, remap: _Remap) -> None:
+    """Give a row's file columns their new keys (and a song's edit list its new clip ids)."""
     for column in fmt.FILE_COLUMNS.get(table, ()):
-        old = getattr(obj, column)
+        old = values.get(column)
         if old:
             if old not in remap.keys:
-                remap.keys[old] = _new_key(project_id, table, row, old, column)
-            setattr(obj, column, remap.keys[old])
-    if table == "covers" and obj.params.get("original"):
-        old = str(obj.params["original"])
-        new = remap.key(old, lambda: _new_key(project_id, table, row, old, "path"))
-        obj.params = {**obj.params, "original": new}
+                remap.keys[old] = _new_key(project_id, table, values, old, column)
+            values[column] = remap.keys[old]
+    params = values.get("params")
+    if table == "covers" and isinstance(params, dict) and params.get("original"):
+        old = str(params["original"])
+        if old not in remap.keys:
+            remap.keys[old] = _new_key(project_id, table, values, old, "path")
+        values["params"] = {**params, "original": remap.keys[old]}
     if table == "tracks":
-        obj.edl = [_edl_item(item, remap) for item in obj.edl]
+        values["edl"] = fmt.remap_edl(values.get("edl"), lambda i: remap.id("clips", i))
 
 
-def _edl_item(item: Any, remap: _Remap) -> Any:
-    if isinstance(item, dict) and "clip_id" in item:
-        return {**item, "clip_id": remap.id("clips", item["clip_id"])}
-    return item
+def _write_revisions(
+    storage: Storage, project_id: int, revisions: dict[str, Any], remap: _Remap
+) -> list[str]:
+    """The songs' saved revisions in their new folders, clip ids remapped; returns the keys."""
+    written = []
+    for old_track, docs in revisions.items():
+        track_id = remap.id("tracks", old_track)
+        for doc in docs if isinstance(docs, list) else []:
+            doc = {**doc, "edl": fmt.remap_edl(doc.get("edl"), lambda i: remap.id("clips", i))}
+            key = f"projects/{project_id}/tracks/{track_id}/{fmt.revision_name(doc['revision'])}"
+            storage.write_bytes(key, json.dumps(doc).encode())
+            written.append(key)
+    return written
 
 
 def read_manifest(stream: IO[bytes]) -> dict[str, Any]:

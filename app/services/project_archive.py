@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 
 from app.catalog import TERMINAL_STATUSES, Album, AlbumTrack, Checkpoint, Clip, Export, Marker, Run
 from app.services import archive_format as fmt
+from app.services import tracks
 from app.services.projects import get_project
 from app.storage import Storage
 
 BLOCK = 1 << 20
-# Fixed member timestamps: the same project exports to the same bytes, whenever it is run.
+# Fixed member timestamps: members depend on the project alone (only the manifest's
+# created_at says when).
 _STAMP = (2026, 1, 1, 0, 0, 0)
 CheckpointChoice = Literal["all", "none"] | frozenset[int]
 
@@ -39,6 +41,7 @@ class Snapshot:
     tables: dict[str, list[dict[str, Any]]]
     keys: list[str]  # storage keys to pack, in archive order
     missing: list[str] = field(default_factory=list)  # keys whose file is absent (not packed)
+    revisions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per track id
 
 
 def snapshot(
@@ -61,7 +64,15 @@ def snapshot(
                     continue
                 seen.add(key)
                 (keys if _is_file(storage, key) else missing).append(key)
-    return Snapshot(project_id, project.name, tables, keys, missing)
+    revisions = {
+        str(track.id): [
+            {"revision": r.revision, "saved_at": r.saved_at.isoformat(), "name": r.name,
+             "edl": r.edl}
+            for r in tracks.list_revisions(storage, track)
+        ]
+        for track in rows["tracks"]
+    }
+    return Snapshot(project_id, project.name, tables, keys, missing, revisions)
 
 
 def _chosen(checkpoint_id: int, choice: CheckpointChoice) -> bool:
@@ -139,7 +150,8 @@ def stream_archive(snap: Snapshot, storage: Storage, *, schema_revision: str | N
     """The zip of `snap`, as chunks of bytes (each at most about 1 MiB)."""
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", allowZip64=True) as archive:
-        catalog = json.dumps({"tables": snap.tables}, ensure_ascii=False,
+        catalog = json.dumps({"tables": snap.tables, "track_revisions": snap.revisions},
+                             ensure_ascii=False,
                              separators=(",", ":")).encode()
         _drain(_write(archive, fmt.CATALOG_NAME, [catalog], compress=True))
         yield sink.take()
