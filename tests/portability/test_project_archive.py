@@ -7,6 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +32,7 @@ from app.storage import Storage
 from tests.portability.rich_project import make_rich_project
 
 API = "/api/v1"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Install:
@@ -262,3 +266,23 @@ def test_an_archive_from_a_newer_albumbot_names_the_unknown_column(
         if n == "manifest.json" else b)
     r = home.import_(fixed)
     assert r.status_code == 422 and "(mood): it comes from a newer albumbot" in r.text, r.text
+
+
+def test_the_command_line_exports_and_imports_between_data_folders(
+    installs: Callable[[str], Install], tmp_path: Path
+) -> None:
+    home = installs("sqlite")
+    with home.session() as session:
+        pid = make_rich_project(home.client, session, tmp_path)
+    home_dir = home.storage.root.parent
+    out = tmp_path / "p.zip"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ALBUMBOT_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "app.cli", "project", "export", str(pid), str(out),
+                    "--data-dir", str(home_dir)], check=True, env=env, cwd=ROOT, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "app.cli", "project", "import", str(out),
+                           "--data-dir", str(tmp_path / "elsewhere")], check=True, env=env,
+                          cwd=ROOT, timeout=120, capture_output=True, text=True)
+    summary = json.loads(done.stdout)
+    assert summary["project_id"] == 1 and summary["counts"]["clips"] == 4
+    assert summary["files"] == len(json.loads(zipfile.ZipFile(out).read("manifest.json"))["files"])
