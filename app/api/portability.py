@@ -78,7 +78,9 @@ async def import_checkpoint(
     epoch. Its format version, configs and weight shapes are checked first: an incompatible
     file is a 422 that says why, and nothing is stored."""
     await run_in_threadpool(_ensure_project, session, project_id)
-    form, received = await _one_file(request, storage, settings.max_upload_bytes)
+    # A paper-preset checkpoint with its Adam state is ~0.6 GB: the request cap, not the
+    # per-file one of album uploads.
+    form, received = await _one_file(request, storage, settings.max_request_bytes)
     try:
         made = await run_in_threadpool(
             checkpoint_import.import_checkpoint, session, storage, project_id, received

@@ -73,6 +73,8 @@ def test_an_imported_checkpoint_becomes_a_finished_run_with_its_epoch(
     assert run["config"]["model"]["dim"] == 32 and run["config"]["clips_per_epoch"] == 0
     assert (ck["epoch"], ck["step"], ck["valid_nll_bits"]) == (2, 10, 5.6)
     assert [c["id"] for c in run["checkpoints"]] == [ck["id"]]
+    page = client.get(f"/runs/{run['id']}")  # the studio shows it like any run
+    assert page.status_code == 200 and "epoch" in page.text.lower()
     # generating from it is a job like for any epoch
     g = client.post(f"{API}/checkpoints/{ck['id']}/generate", json={"n": 1, "seconds": 0.5})
     assert g.status_code == 202, g.text
