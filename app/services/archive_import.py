@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.catalog import TERMINAL_STATUSES, Project
@@ -53,6 +54,11 @@ def import_archive(
         temps = _extract_files(archive, storage, manifest["files"])
     try:
         return _insert(session, storage, catalog, temps)
+    except (TypeError, ValueError, KeyError, AttributeError, SQLAlchemyError) as exc:
+        # Rows that passed the name checks but not the catalog's types or constraints (the
+        # transaction is rolled back already). DomainErrors are not among these.
+        detail = str(exc).splitlines()[0][:300]
+        raise InvalidInput(f"the archive's rows do not fit this catalog: {detail}") from None
     finally:
         for temp in temps.values():
             temp.unlink(missing_ok=True)

@@ -286,3 +286,30 @@ def test_the_command_line_exports_and_imports_between_data_folders(
     summary = json.loads(done.stdout)
     assert summary["project_id"] == 1 and summary["counts"]["clips"] == 4
     assert summary["files"] == len(json.loads(zipfile.ZipFile(out).read("manifest.json"))["files"])
+
+
+def test_rows_of_the_wrong_type_are_a_422_and_roll_back(
+    installs: Callable[[str], Install], tmp_path: Path
+) -> None:
+    home = installs("sqlite")
+    with home.session() as session:
+        pid = make_rich_project(home.client, session, tmp_path)
+    sha: dict[str, str] = {}
+
+    def wrong(name: str, body: bytes) -> bytes:
+        if name == "catalog.json":
+            catalog = json.loads(body)
+            catalog["tables"]["clips"][0]["index"] = "first"
+            body = json.dumps(catalog).encode()
+            sha["catalog"] = hashlib.sha256(body).hexdigest()
+        return body
+
+    edited = _rezip(home.export(pid), wrong)
+    fixed = _rezip(edited, lambda n, b: json.dumps({
+        **json.loads(b), "catalog_sha256": sha["catalog"]}).encode() if n == "manifest.json" else b)
+    before = sorted(p for p in home.storage.root.rglob("*") if p.is_file())
+    r = home.import_(fixed)
+    assert r.status_code == 422 and "rows do not fit this catalog" in r.text, r.text
+    with home.session() as session:
+        assert session.scalar(select(func.count()).select_from(Project)) == 1
+    assert sorted(p for p in home.storage.root.rglob("*") if p.is_file()) == before
