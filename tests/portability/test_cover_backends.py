@@ -54,6 +54,9 @@ def test_an_operators_vgg19_file_makes_vgg19_available_and_best(
     settings = make_settings(vgg19_weights=weights)
     with TestClient(create_app(settings, queue=RecordingQueue())) as client:
         vgg = _backends(client)["vgg19"]
+        pid = client.post(f"{API}/projects", json={"name": "A", "artist": "B"}).json()["id"]
+        page = client.get(f"/projects/{pid}/covers").text  # the studio offers it too
+        assert 'auto (vgg19)' in page and '<option value="vgg19">' in page
     assert vgg["available"] and vgg["reason"] is None and vgg["auto"] and vgg["auto_album"]
     assert cover_backends.best_backend(settings) == "vgg19"
     assert cover_backends.auto_album_backend(settings) == "vgg19"
