@@ -15,6 +15,7 @@ import sys
 # Modules that add subcommands, in the order `--help` lists them.
 REGISTRARS = (
     "app.cli_serve",  # up, web, worker, migrate
+    "app.cli_project",  # project export|import
     "model.cli_prepare",  # prepare
     "model.cli_engine",  # train, generate
     "model.cli_bench",  # bench generate|train|quality

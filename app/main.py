@@ -23,7 +23,10 @@ from app.storage import Storage
 from app.web import install as install_pages
 
 # Routes whose bodies are uploads: they get the large limit, every other body the small one.
-UPLOAD_PATHS = (rf"{API_PREFIX}/projects/[^/]+/sources", rf"{API_PREFIX}/projects/[^/]+/images")
+UPLOAD_PATHS = (
+    rf"{API_PREFIX}/projects/[^/]+/sources", rf"{API_PREFIX}/projects/[^/]+/images",
+    rf"{API_PREFIX}/projects/[^/]+/checkpoints/import", rf"{API_PREFIX}/projects/import",
+)
 
 
 # Every operation's errors, documented once: RFC 9457 problems for any status not listed.

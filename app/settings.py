@@ -73,8 +73,18 @@ class Settings(BaseSettings):
     # a count; on a machine without CUDA, a count of CPU processes). A run asks for its own
     # number (RunPlan.gpus); it gets the smaller of the two.
     gpus: str = Field("1", pattern=r"^(all|[1-9][0-9]*)$")
+    # The paper's cover method (Gatys et al. on VGG19) needs VGG19 weights that the OPERATOR
+    # supplies: a local torchvision file such as `vgg19-dcbb9e9d.pth` (nothing is downloaded).
+    # Unset, covers use the next best backend. The web process checks the file (header only) to
+    # list the backends; the cpu workers load it, so the path must be valid on both.
+    vgg19_weights: Path | None = None
     sse_poll_s: float = Field(0.5, gt=0)  # how often /jobs/{id}/events looks at the job row
     sse_keepalive_s: float = Field(15.0, gt=0)
+
+    @field_validator("vgg19_weights", mode="before")
+    @classmethod
+    def _blank_path_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -14,15 +14,12 @@ from typing import Any
 
 import torch
 
+from .checkpoint_header import FORMAT_VERSION, SUPPORTED_VERSIONS, CheckpointError
 from .config import SampleRNNConfig, TrainConfig
 from .samplernn import SampleRNN
 
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used, with the reason."""
+__all__ = ["FORMAT_VERSION", "SUPPORTED_VERSIONS", "Checkpoint", "CheckpointError",
+           "load_checkpoint", "load_model", "save_checkpoint"]
 
 
 @dataclass

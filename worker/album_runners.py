@@ -26,13 +26,13 @@ from app.contract.payloads import (
     TitlesPayload,
 )
 from app.jobs import LeaseLost
-from app.services import auto_album, covers, release_build, titles
+from app.services import auto_album, cover_backends, covers, release_build, titles
 from app.services import clips as clip_catalog
 from app.services.errors import DomainError
 from model.cover_io import cover_jpeg_bytes
 from model.cover_sound import MAX_CLIPS as MAX_SOUND_CLIPS
 from model.cover_sound import sound_image
-from model.covers import CoverConfig, available_backends, photo_style_cover, self_style_cover
+from model.covers import available_backends, photo_style_cover, self_style_cover
 from model.titles import generate_titles
 from worker.analysis import analyse_now
 from worker.errors import JobError, describe
@@ -103,7 +103,7 @@ def make_cover(
     backend: str,
 ) -> covers.MadeCover:
     """One cover image (the paper's method `method`), stored under its job's key."""
-    config = CoverConfig()
+    config = cover_backends.cover_config(rt.settings)
     used = available_backends(config)[0] if backend == "auto" else backend
     if method == "photos":
         image = photo_style_cover(
@@ -236,7 +236,8 @@ def _make_album(rt: Runtime, lease: Lease, payload: AutoAlbumPayload) -> AutoAlb
         lease.report(progress=0.45, message="generating the cover")
         made = make_cover(
             rt, project_id, lease.job_id, 0, cover_inputs, method="self",
-            size=auto_album.COVER_SIZE, seed=seed, backend=auto_album.COVER_BACKEND,
+            size=auto_album.COVER_SIZE, seed=seed,
+            backend=cover_backends.auto_album_backend(rt.settings),
         )
         made = replace(made, from_sound=from_sound)
     with lease.fenced() as session:

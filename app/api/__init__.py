@@ -12,11 +12,13 @@ def api_router() -> APIRouter:
     from app.api import (
         albums,
         clips,
+        cover_backends,
         covers,
         exports,
         files,
         health,
         jobs,
+        portability,
         projects,
         runs,
         sources,
@@ -25,7 +27,8 @@ def api_router() -> APIRouter:
     )
 
     router = APIRouter()
-    for module in (projects, sources, runs, clips, files, jobs, health, tracks,
-                   titles, covers, albums, exports):
+    # portability before projects (POST /projects/import), cover_backends before covers.
+    for module in (portability, projects, sources, runs, clips, files, jobs, health, tracks,
+                   titles, cover_backends, covers, albums, exports):
         router.include_router(module.router)
     return router

@@ -12,6 +12,7 @@ from app.api.deps import (
     ReadSessionDep,
     ResourceId,
     SessionDep,
+    SettingsDep,
     StorageDep,
 )
 from app.api.file_routes import add_file_route
@@ -22,7 +23,7 @@ from app.presenters import cover_out
 from app.schemas.common import Page
 from app.schemas.covers import CoverOut, CoverPatch, CoversGenerateIn
 from app.schemas.jobs import JobOut
-from app.services import covers
+from app.services import cover_backends, covers
 
 router = APIRouter(tags=["covers"])
 
@@ -34,6 +35,7 @@ router = APIRouter(tags=["covers"])
     responses={
         202: {"description": "queued; Location points at the job"},
         409: {**PROBLEM, "description": "no album cover (or band photos) uploaded"},
+        422: {**PROBLEM, "description": "a backend this install cannot run (GET /covers/backends)"},
     },
 )
 def generate_covers(
@@ -42,9 +44,11 @@ def generate_covers(
     session: SessionDep,
     queue: QueueDep,
     response: Response,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobOut:
     """Make `n` covers from the project's album cover (and band photos) on a cpu worker."""
+    cover_backends.check_backend(settings, body.backend)
     job = covers.request_covers(session, queue, project_id, body, idempotency_key=idempotency_key)
     response.headers["Location"] = job_url(job.id)
     return JobOut.model_validate(job)

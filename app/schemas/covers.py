@@ -63,3 +63,14 @@ class CoverOut(Out):
     image_url: str
     created_at: datetime
     updated_at: datetime
+
+
+class CoverBackendOut(BaseModel):
+    """One cover backend and whether this install can run it."""
+
+    name: str
+    available: bool
+    reason: str | None = Field(description="why it cannot run here (null when it can)")
+    description: str
+    auto: bool = Field(description="what backend \"auto\" uses here")
+    auto_album: bool = Field(description="what the no-curation album uses here")

@@ -41,7 +41,9 @@ EXCERPT_FADE_IN_S, EXCERPT_FADE_OUT_S = 0.05, 1.0  # on edges cut out of a longe
 # of one sound: measured, two takes of one loop are 0.04 apart (1.5 with hiss added 20 dB down;
 # the loop-period rule of `distinct` catches those), different clips in one style 1.8 to 5.
 DIVERSE = 1.0
-COVER_BACKEND, COVER_SIZE = "mosaic", 1400  # the fastest backend: no network, no weights
+# The cover backend is the best this install runs for an unattended album
+# (app/services/cover_backends.py auto_album_backend).
+COVER_SIZE = 1400
 
 
 def request_auto_album(

@@ -9,10 +9,20 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import ReadSessionDep
+from app.api.deps import ReadSessionDep, SettingsDep
 from app.catalog import Project
 from app.presenters import album_out, cover_out, export_out, title_outs
-from app.services import albums, covers, exports, images, projects, runs, titles, tracks
+from app.services import (
+    albums,
+    cover_backends,
+    covers,
+    exports,
+    images,
+    projects,
+    runs,
+    titles,
+    tracks,
+)
 from app.web.contexts import (
     AlbumContext,
     AlbumRow,
@@ -66,14 +76,15 @@ def titles_page(project_id: int, request: Request, session: ReadSessionDep) -> R
 
 
 @router.get("/projects/{project_id}/covers")
-def covers_page(project_id: int, request: Request, session: ReadSessionDep) -> Response:
-    from model.covers import available_backends  # no torch at import: backends load lazily
-
+def covers_page(
+    project_id: int, request: Request, session: ReadSessionDep, settings: SettingsDep
+) -> Response:
     project = projects.get_project(session, project_id)
     counts = images.count_by_role(session, project_id)
     ctx = CoversContext(
         crumbs=_crumbs(project, Crumb("Covers")), project=project_card(session, project),
-        has_cover=counts["cover"] > 0, photos=counts["photo"], backends=available_backends(),
+        has_cover=counts["cover"] > 0, photos=counts["photo"],
+        backends=[b.name for b in cover_backends.backend_statuses(settings) if b.available],
         page_data={
             "project_id": project_id,
             "covers": [cover_out(c).model_dump(mode="json")
