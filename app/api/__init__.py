@@ -13,6 +13,7 @@ def api_router() -> APIRouter:
         albums,
         clips,
         covers,
+        curation,
         exports,
         files,
         health,
@@ -26,6 +27,6 @@ def api_router() -> APIRouter:
 
     router = APIRouter()
     for module in (projects, sources, runs, clips, files, jobs, health, tracks,
-                   titles, covers, albums, exports):
+                   titles, covers, albums, exports, curation):
         router.include_router(module.router)
     return router
