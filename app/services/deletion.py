@@ -105,8 +105,7 @@ def clip_users(session: Session, project_id: int, clip_ids: Iterable[int]) -> li
     for track in session.scalars(
         select(Track).where(Track.project_id == project_id).order_by(Track.id)
     ):
-        named = sorted({int(i["clip_id"]) for i in track.edl or [] if isinstance(i, dict)
-                        and isinstance(i.get("clip_id"), int)} & wanted)
+        named = sorted(edl_clip_ids(track.edl) & wanted)
         if named:
             tracks.append(User("track", track.id, track.name, tuple(named)))
     if not tracks:
@@ -124,6 +123,16 @@ def clip_users(session: Session, project_id: int, clip_ids: Iterable[int]) -> li
         *(User("album", a.id, a.title) for a in albums),
         *(User("export", e.id, f"{titles[e.album_id]} ({e.status})") for e in exports),
     ]
+
+
+def edl_clip_ids(edl: object) -> set[int]:
+    """Clip ids a stored edit list names: a bare item list or the `{items, ...}` object
+    (app/audio/edl.py), read leniently, since a delete must never miss a user."""
+    items = edl.get("items") if isinstance(edl, dict) else edl
+    if not isinstance(items, list):
+        return set()
+    return {int(i["clip_id"]) for i in items
+            if isinstance(i, dict) and isinstance(i.get("clip_id"), int)}
 
 
 # -- plans --------------------------------------------------------------------------------------
