@@ -271,3 +271,33 @@ def test_generate_more_draws_fresh_seeds_and_warns_on_a_repeated_one(
     app_session.rollback()
     r = client.post(url, json={"seed": 42})
     assert r.json()["warnings"] == []
+
+
+def test_batch_and_delete_services_on_both_databases(session: Session, tmp_path: Any) -> None:
+    """The same all-or-nothing edit, usage check and delete on SQLite and PostgreSQL."""
+    import pytest
+
+    from app.services import clip_batch, deletion
+    from app.services.errors import InvalidInput
+
+    storage = Storage(tmp_path / "media")
+    project = make_project(session)
+    add_clips(session, project.id, 8, epochs=2)
+    ids = sorted(session.scalars(select(Clip.id).where(Clip.project_id == project.id)))
+    edited = clip_batch.edit_clips(session, project.id, ids[:5], {"kept": False, "add_tags": ["x"]})
+    assert [c.id for c in edited] == ids[:5]
+    with pytest.raises(InvalidInput) as bad:
+        clip_batch.edit_clips(session, project.id, [ids[5], 10**6], {"kept": True})
+    assert bad.value.detail["ids"] == [10**6]
+    session.rollback()
+    assert session.get(Clip, ids[5]).kept is not True  # type: ignore[union-attr]
+    session.add(Track(project_id=project.id, name="S", edl={"items": [{"clip_id": ids[0]}]}))
+    session.commit()
+    with pytest.raises(deletion.InUse) as used:
+        clip_batch.delete_clips(session, storage, project.id, ids[:2], dry_run=False)
+    assert [u.kind for u in used.value.users] == ["track"]
+    session.rollback()
+    removal = clip_batch.delete_clips(session, storage, project.id, ids[1:4], dry_run=False)
+    assert removal.clips == ids[1:4]
+    left = list(session.scalars(select(Clip.id).where(Clip.project_id == project.id)))
+    assert sorted(left) == [ids[0], *ids[4:]]
