@@ -14,6 +14,7 @@ and only those no remaining row still names. A crash between the two leaves unre
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -206,11 +207,12 @@ def _add_clip_rows(
     """Add the clips selected by `condition` (their ids, markers and files) to `removal`."""
     rows = session.execute(select(Clip.id, Clip.audio_path, Clip.peaks_path).where(condition))
     ids: list[int] = []
+    cached = _SpectrogramIndex(storage)
     for clip_id, audio, peaks in rows:
         ids.append(clip_id)
         _add_file(storage, removal, audio)
-        for cached in _spectrograms(storage, audio):
-            _add_file(storage, removal, cached)
+        for key in cached.of(audio):
+            _add_file(storage, removal, key)
         if peaks:
             _add_file(storage, removal, peaks)
     removal.clips = sorted(set(removal.clips) | set(ids))
@@ -227,14 +229,32 @@ def _add_file(storage: Storage, removal: Removal, key: str | None) -> None:
         removal.bytes += _size(storage, key)
 
 
-def _spectrograms(storage: Storage, audio_key: str) -> list[str]:
-    """Spectrogram PNGs cached beside a clip's audio (app/spectrogram.py)."""
-    try:
-        path = storage.path(audio_key)
-    except ValueError:
-        return []
-    parent = PurePosixPath(audio_key).parent
-    return [str(parent / p.name) for p in path.parent.glob(f"{path.name}.spec-*.png")]
+class _SpectrogramIndex:
+    """Spectrogram PNGs cached beside clips' audio (app/spectrogram.py names them
+    `<audio name>.spec-<w>x<h>.png`). Each folder is listed once: a run keeps thousands of
+    clips in one folder, and a glob per clip would read it thousands of times."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.folders: dict[str, dict[str, list[str]]] = {}  # folder key -> audio name -> pngs
+
+    def of(self, audio_key: str) -> list[str]:
+        parent = PurePosixPath(audio_key).parent
+        folder = self.folders.get(str(parent))
+        if folder is None:
+            folder = self.folders[str(parent)] = self._list(str(parent))
+        return [str(parent / name) for name in folder.get(PurePosixPath(audio_key).name, [])]
+
+    def _list(self, folder_key: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        try:
+            entries = list(os.scandir(self.storage.path(folder_key)))
+        except (OSError, ValueError):
+            return out
+        for entry in entries:
+            if ".spec-" in entry.name and entry.name.endswith(".png"):
+                out.setdefault(entry.name.split(".spec-", 1)[0], []).append(entry.name)
+        return out
 
 
 def _size(storage: Storage, key: str) -> int:
