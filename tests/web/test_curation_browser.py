@@ -101,6 +101,13 @@ def test_delete_shows_what_goes_and_refuses_a_clip_a_song_uses(page: Any, live: 
     screenshot(page, "curation-delete-refused")
     page.click("#delete-dialog [data-d-cancel]")
     assert api(live, "GET", f"/clips/{used}")["id"] == used
+    # The clip editor refuses the same way.
+    page.goto(f"/clips/{used}")
+    page.click("#clip-delete")
+    page.wait_for_selector('#delete-dialog[data-state="refused"]')
+    assert "Opener" in page.text_content("#delete-dialog")
+    page.click("#delete-dialog [data-d-cancel]")
+    page.goto(f"/projects/{pid}/clips?run={run_id}")
 
     # An unused clip: the dialog says what goes (rows, files), then it is gone, files too.
     with live.app.state.session_factory() as s:
