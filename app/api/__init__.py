@@ -14,6 +14,7 @@ def api_router() -> APIRouter:
         clips,
         cover_backends,
         covers,
+        curation,
         exports,
         files,
         health,
@@ -29,6 +30,6 @@ def api_router() -> APIRouter:
     router = APIRouter()
     # portability before projects (POST /projects/import), cover_backends before covers.
     for module in (portability, projects, sources, runs, clips, files, jobs, health, tracks,
-                   titles, cover_backends, covers, albums, exports):
+                   titles, cover_backends, covers, albums, exports, curation):
         router.include_router(module.router)
     return router

@@ -62,6 +62,15 @@ def list_clips(
               "no flag; clean: analysed, no hard flag (silent, noise, exploded, copied); "
               "unanalysed"),
     ] = None,
+    tag: Annotated[
+        list[str] | None,
+        Query(max_length=64, description="clips carrying this tag (repeat for all of several); "
+              "whole tags, ASCII case ignored"),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="text the clip's notes contain, ASCII case ignored"),
+    ] = None,
     sort: Sort = "-created",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -78,6 +87,8 @@ def list_clips(
         max_lufs=max_lufs,
         max_silence=max_silence,
         flag=flag,
+        tags=tuple(tag or ()),
+        text=q,
     )
     rows, next_cursor = clips.list_clips(
         session, project_id, filters=filters, sort=sort, cursor=cursor, limit=limit

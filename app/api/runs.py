@@ -9,8 +9,8 @@ from app.api.problems import Responses
 from app.api.urls import job_url
 from app.schemas.common import Page
 from app.schemas.jobs import JobOut
-from app.schemas.runs import CheckpointOut, GenerateIn, RunConfigIn, RunOut
-from app.services import runs
+from app.schemas.runs import CheckpointOut, GenerateAccepted, GenerateIn, RunConfigIn, RunOut
+from app.services import generate_seeds, runs
 
 router = APIRouter(tags=["runs"])
 ACCEPTED: Responses = {202: {"description": "queued; Location points at the job"}}
@@ -80,7 +80,7 @@ def list_checkpoints(run_id: ResourceId, session: ReadSessionDep) -> Page[Checkp
 @router.post(
     "/checkpoints/{checkpoint_id}/generate",
     status_code=202,
-    response_model=JobOut,
+    response_model=GenerateAccepted,
     responses=ACCEPTED,
 )
 def generate_clips(
@@ -90,8 +90,17 @@ def generate_clips(
     queue: QueueDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JobOut:
-    """Generate `n` more clips of `seconds` from this checkpoint on a gpu worker."""
+) -> GenerateAccepted:
+    """Generate `n` more clips of `seconds` from this checkpoint on a gpu worker. Without
+    `seed` every request draws a fresh one; an explicit seed this checkpoint has already seen
+    comes back with a warning (clips are seeded by the seed and their new index, so they are
+    new clips, not the earlier ones again)."""
     job = runs.generate_clips(session, queue, checkpoint_id, body, idempotency_key=idempotency_key)
     response.headers["Location"] = job_url(job.id)
-    return JobOut.model_validate(job)
+    seed = int(job.payload["seed"])
+    warnings = [] if body.seed is None else generate_seeds.seed_warnings(
+        session, job.project_id or 0, checkpoint_id, seed, exclude_job=job.id
+    )
+    return GenerateAccepted.model_validate(
+        {**JobOut.model_validate(job).model_dump(), "seed": seed, "warnings": warnings}
+    )

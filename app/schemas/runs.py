@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.common import Out
-from app.schemas.jobs import JobStatus
+from app.schemas.jobs import JobOut, JobStatus
 
 
 class RunConfigIn(BaseModel):
@@ -82,3 +82,11 @@ class GenerateIn(BaseModel):
     seconds: float = Field(10.0, gt=0, le=600)
     temperature: float = Field(1.0, ge=0, le=10, description="0 samples greedily")
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="default: a random seed")
+
+
+class GenerateAccepted(JobOut):
+    """202 answer of `POST /checkpoints/{id}/generate`: the job, the seed it uses (fresh unless
+    one was given) and warnings, e.g. that an explicit seed was already used there."""
+
+    seed: int = Field(description="the job's seed; clip i is seeded by (seed, clip index)")
+    warnings: list[str] = Field(description="things the curator should know; [] usually")

@@ -12,6 +12,7 @@ from app.audio.excerpt import Excerpt, ExcerptError, read_excerpt
 from app.catalog import Clip, Marker
 from app.pagination import Cursor, decode_cursor, encode_cursor
 from app.services.analysis import FLAG_BITS, HARD_MASK
+from app.services.clip_search import search_conditions
 from app.services.errors import InvalidInput, NotFound
 from app.services.projects import get_project
 from app.storage import Storage
@@ -44,6 +45,10 @@ class ClipFilter:
     # A flag's name: clips raising it; "any": some flag; "none": analysed, no flag; "clean":
     # analysed, no hard flag (silent, noise, exploded, copied); "unanalysed".
     flag: str | None = None
+    # Search (app/services/clip_search.py): clips carrying every tag of `tags` (case-insensitive,
+    # whole tags), and whose notes contain `text` (case-insensitive substring).
+    tags: tuple[str, ...] = ()
+    text: str | None = None
 
 
 def list_clips(
@@ -98,6 +103,7 @@ def _conditions(f: ClipFilter) -> list[ColumnElement[bool]]:
         out.append(Clip.silence_ratio <= f.max_silence)
     if f.flag is not None:
         out.append(flag_condition(f.flag))
+    out.extend(search_conditions(tags=f.tags, text=f.text))
     return out
 
 

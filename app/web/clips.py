@@ -51,11 +51,12 @@ FLAG_LABELS = {
     **{name: f"Flagged {name}" for name in FLAG_NAMES}, "unanalysed": "Not analysed yet",
 }
 Q = Annotated[str, Query(max_length=40)]
+Search = Annotated[str, Query(max_length=200)]
 
 
 def _filters(
     run: str, epoch: str, min_rating: str, kept: str, sort: str,
-    loudness: str = "", silence: str = "", flag: str = "",
+    loudness: str = "", silence: str = "", flag: str = "", tag: str = "", q: str = "",
 ) -> tuple[ClipFilter, dict[str, str], str]:
     def as_int(text: str) -> int | None:
         return int(text) if text.strip().lstrip("-").isdigit() else None
@@ -72,9 +73,11 @@ def _filters(
         kept=None if kept in ("", "null") else kept == "true", undecided=kept == "null",
         min_lufs=LOUDNESS_LABELS[loudness][1], max_silence=SILENCE_LABELS[silence][1],
         flag=flag or None,
+        # "drone, intro": clips carrying both tags; q: text in the notes
+        tags=tuple(t.strip() for t in tag.split(",") if t.strip()), text=q.strip() or None,
     )
     values = {"run": run, "epoch": epoch, "min_rating": min_rating, "kept": kept, "sort": sort,
-              "loudness": loudness, "silence": silence, "flag": flag}
+              "loudness": loudness, "silence": silence, "flag": flag, "tag": tag, "q": q}
     return f, values, sort
 
 
@@ -102,10 +105,10 @@ def _page(
 def clips_page(
     project_id: int, request: Request, session: ReadSessionDep, storage: StorageDep,
     run: Q = "", epoch: Q = "", min_rating: Q = "", kept: Q = "", sort: Q = "",
-    loudness: Q = "", silence: Q = "", flag: Q = "",
+    loudness: Q = "", silence: Q = "", flag: Q = "", tag: Search = "", q: Search = "",
 ) -> Response:
     project = projects.get_project(session, project_id)
-    f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence, flag)
+    f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence, flag, tag, q)
     rows, next_url = _page(session, storage, project_id, f, sort, values, None)
     run_ids = [r.id for r in runs.list_runs(session, project_id)]
     epochs = clips.clip_epochs(session, project_id)
@@ -139,10 +142,11 @@ def clip_rows(
     cursor: Annotated[str, Query(max_length=400)],
     run: Q = "", epoch: Q = "", min_rating: Q = "", kept: Q = "", sort: Q = "",
     loudness: Q = "", silence: Q = "", flag: Q = "", after_group: Q = "",
+    tag: Search = "", q: Search = "",
 ) -> Response:
     """One more page of rows (HTML) for the browser's endless list."""
     projects.get_project(session, project_id)
-    f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence, flag)
+    f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence, flag, tag, q)
     rows, next_url = _page(session, storage, project_id, f, sort, values, cursor)
     ctx = ClipRowsContext(rows=rows, next_url=next_url, previous_group=after_group)
     return render(request, "_clip_rows.html", ctx)

@@ -113,6 +113,7 @@ class EpochRow:
     style_distance: float | None = doc("Fréchet distance of the epoch's clips to the album")
     flagged_share: float | None = doc("share of its analysed clips with a flag raised")
     copied_share: float | None = doc("share of its analysed clips flagged copied")
+    checkpoint_id: int = doc("the epoch's checkpoint (generate more, delete)", default=0)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,8 @@ class ClipRow:
     )
     quality: float | None = doc("0..1 quality score (None until analysed)")
     source: SourceMoment | None = doc("closest moment of the album (None without analysis)")
+    checkpoint_id: int = doc("the checkpoint it came from (generate more)", default=0)
+    temperature: float = doc("sampling temperature it was made with", default=1.0)
 
     def as_json(self) -> dict[str, Any]:
         """What the page scripts know about a clip."""
@@ -191,6 +194,7 @@ class ClipRow:
             "quality": self.quality,
             "badges": [{"name": b.name, "reason": b.reason, "hard": b.hard} for b in self.badges],
             "source": None if self.source is None else vars(self.source),
+            "checkpoint_id": self.checkpoint_id, "temperature": self.temperature,
         }
 
 

@@ -13,6 +13,7 @@ from app.services import images, projects, runs, sources, tracks
 from app.web.contexts import Crumb, ImageRow, ProjectContext, ProjectsContext, SourceRow
 from app.web.rendering import render, see_other
 from app.web.rows import project_card, run_row, track_row
+from model.config import preset
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -61,9 +62,19 @@ def project_page(project_id: int, request: Request, session: ReadSessionDep) -> 
         runs=[run_row(session, r) for r in reversed(runs.list_runs(session, project_id))],
         tracks=[track_row(t) for t in tracks.list_tracks(session, project_id)],
         presets=["tiny", "paper"],
-        page_data={"project_id": project_id},
+        page_data={"project_id": project_id, "shapes": preset_shapes()},
     )
     return render(request, "project.html", ctx)
+
+
+def preset_shapes() -> dict[str, dict[str, object]]:
+    """Each preset's model shape as the run form shows it (the form's fields fill in from it)."""
+    out: dict[str, dict[str, object]] = {}
+    for name in ("tiny", "paper"):
+        m = preset(name).model
+        out[name] = {"frame_sizes": ",".join(map(str, m.frame_sizes)), "cell": m.cell,
+                     "dim": m.dim, "n_rnn": m.n_rnn, "tiers": m.n_tiers}
+    return out
 
 
 @router.post("/projects/{project_id}/titles")

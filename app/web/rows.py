@@ -92,4 +92,5 @@ def clip_row(clip: Clip, storage: Storage, nll: NllByEpoch) -> ClipRow:
         thumb=graphics.thumbnail_for(storage.path(clip.peaks_path) if clip.peaks_path else None),
         audio_url=out.audio_url, peaks_url=out.peaks_url, editor_url=f"/clips/{clip.id}",
         badges=clip_badges(clip), quality=clip.quality, source=source_moment(out),
+        checkpoint_id=clip.checkpoint_id, temperature=clip.temperature,
     )

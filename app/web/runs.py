@@ -34,7 +34,7 @@ def run_context(session: ReadSessionDep, run_id: int) -> RunContext:
             browse_url=f"/projects/{project.id}/clips?"
             + urlencode({"run": run.id, "epoch": c.epoch}),
             style_distance=c.style_distance, flagged_share=c.flagged_share,
-            copied_share=c.copied_share,
+            copied_share=c.copied_share, checkpoint_id=c.id,
         )
         for c in run.checkpoints
     ]
@@ -78,6 +78,10 @@ def start_run(
     preset: Annotated[str, Form(pattern="^(tiny|paper)$")] = "tiny",
     epochs: Annotated[str, Form(max_length=6)] = "",
     clips_per_epoch: Annotated[str, Form(max_length=4)] = "",
+    frame_sizes: Annotated[str, Form(max_length=40)] = "",
+    cell: Annotated[str, Form(pattern="^(|gru|lstm)$")] = "",
+    dim: Annotated[str, Form(max_length=5)] = "",
+    n_rnn: Annotated[str, Form(max_length=3)] = "",
 ) -> RedirectResponse:
     try:
         cfg = RunConfigIn.model_validate(
@@ -85,9 +89,33 @@ def start_run(
                 "preset": preset,
                 **({"epochs": int(epochs)} if epochs.strip() else {}),
                 **({"clips_per_epoch": int(clips_per_epoch)} if clips_per_epoch.strip() else {}),
+                "model": shape_overrides(frame_sizes, cell, dim, n_rnn),
             }
         )
     except ValueError as exc:
         raise InvalidInput(f"run settings: {exc}") from None
     run = runs.create_run(session, queue, project_id, cfg)
     return see_other(f"/runs/{run.id}")
+
+
+def shape_overrides(frame_sizes: str, cell: str, dim: str, n_rnn: str) -> dict[str, object]:
+    """The run form's model shape fields as SampleRNNConfig overrides; a blank field keeps the
+    preset's value. "16,4" is frame_sizes (16, 4): a 3-tier model. ValueError names a bad one."""
+    out: dict[str, object] = {}
+    if frame_sizes.strip():
+        try:
+            sizes = [int(p) for p in frame_sizes.replace(" ", "").split(",")]
+        except ValueError:
+            raise ValueError(f"tiers: frame sizes like 16 or 16,4, not {frame_sizes!r}") from None
+        if not 1 <= len(sizes) <= 4 or any(not 1 <= f <= 64 for f in sizes):
+            raise ValueError("tiers: 1 to 4 frame sizes, each 1..64")
+        out["frame_sizes"] = sizes
+    if cell:
+        out["cell"] = cell
+    for name, text, top in (("dim", dim, 8192), ("n_rnn", n_rnn, 16)):
+        if text.strip():
+            value = int(text)
+            if not 1 <= value <= top:
+                raise ValueError(f"{name} must be 1..{top}, got {value}")
+            out[name] = value
+    return out

@@ -1,7 +1,10 @@
 // The clip browser: run › epoch groups, one shared player, endless list, audition keys.
 import { Curation } from "./curation.js";
 import { Player, matchGain } from "./audition.js";
-import { fmtTime, onKeys, toast } from "./keys.js";
+import { fmtTime, onKeys, pageData, toast } from "./keys.js";
+import { Selection } from "./clip-selection.js";
+import { confirmDelete, deleteByUrl } from "./deletion.js";
+import { openGenerate } from "./generate-more.js";
 
 const list = document.getElementById("cliplist");
 const inspector = document.getElementById("inspector");
@@ -103,6 +106,14 @@ function swapAB() {
 }
 
 function afterSave(clip, changes) {
+  paintRow(clip);
+  if ("kept" in changes && curation.autoAdvance && clip.id === current) {
+    step(1, { play: true }); // keep listening: the next clip starts at once
+  }
+}
+
+/** Redraw a row's verdict, stars and tags from its clip JSON. */
+function paintRow(clip) {
   const row = rowOf(clip.id);
   if (row) {
     row.classList.toggle("kept", clip.kept === true);
@@ -118,9 +129,6 @@ function afterSave(clip, changes) {
       s.textContent = t;
       return s;
     }));
-  }
-  if ("kept" in changes && curation.autoAdvance && clip.id === current) {
-    step(1, { play: true }); // keep listening: the next clip starts at once
   }
 }
 
@@ -144,6 +152,13 @@ list.addEventListener("click", (e) => {
   const row = e.target.closest(".clip");
   if (!row) return;
   const id = Number(row.dataset.clipId);
+  if (e.ctrlKey || e.metaKey || e.shiftKey) {
+    // Many clips at once: Ctrl/⌘ adds or removes one, Shift a range from the last one.
+    e.preventDefault();
+    if (e.shiftKey) selection.range(id, current); else selection.toggle(id, current);
+    return;
+  }
+  selection.clear();
   if (e.target.closest("[data-play]")) {
     if (id === current) player.toggle(); else select(id, { play: true });
     return;
@@ -225,6 +240,51 @@ onKeys((e) => {
   if (key === "l" || key === "L") { toggleLoop(); return true; }
   if (key === "Enter") { location.href = clips.get(current).editor_url; return true; }
   return false;
+});
+
+// -- many clips at once ---------------------------------------------------------------------------
+const data = pageData();
+const selection = new Selection(list, document.getElementById("batchbar"), {
+  projectId: data.project_id,
+  onEdited: (edited) => {
+    for (const out of edited) {
+      const clip = clips.get(out.id);
+      if (!clip) continue;
+      Object.assign(clip, { rating: out.rating, kept: out.kept, tags: out.tags, notes: out.notes });
+      paintRow(clip);
+      if (clip.id === current) curation.show(clip);
+    }
+  },
+  onDeleted: (ids) => removeRows(ids),
+});
+
+function removeRows(ids) {
+  const gone = new Set(ids);
+  let next = null;
+  if (gone.has(current)) {
+    const all = rows();
+    const i = all.findIndex((r) => Number(r.dataset.clipId) === current);
+    next = all.slice(i + 1).concat(all.slice(0, i).reverse()).find((r) => !gone.has(Number(r.dataset.clipId)));
+    player.pause();
+    current = null;
+  }
+  for (const id of gone) { rowOf(id)?.remove(); clips.delete(id); }
+  const total = document.querySelector("[data-total]");
+  if (total) total.textContent = String(Math.max(0, Number(total.textContent) - gone.size));
+  if (next) select(Number(next.dataset.clipId));
+}
+
+inspector.querySelector("[data-i-generate]").addEventListener("click", () => {
+  const clip = clips.get(current);
+  if (!clip) return;
+  openGenerate({ checkpointId: clip.checkpoint_id, epoch: clip.epoch, runId: clip.run_id, projectId: data.project_id },
+    { seconds: clip.duration_s, temperature: clip.temperature });
+});
+inspector.querySelector("[data-i-delete]").addEventListener("click", async () => {
+  const id = current;
+  if (id == null) return;
+  const removed = await confirmDelete(`clip #${id}`, deleteByUrl(`/api/v1/clips/${id}`));
+  if (removed) { removeRows(removed.clips); toast(`Deleted clip #${id}`); }
 });
 
 // Open with the first clip selected, ready for Space.

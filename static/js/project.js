@@ -40,3 +40,20 @@ function enhance(form) {
 
 document.querySelectorAll("#upload-sources, #upload-image").forEach(upload);
 document.querySelectorAll("form[data-enhance]").forEach(enhance);
+
+// The run form's model shape follows the preset (a curator then changes what they want).
+const runForm = document.getElementById("start-run");
+const shapes = JSON.parse(document.getElementById("page-data")?.textContent || "{}").shapes || {};
+function fillShape() {
+  const shape = shapes[runForm.elements.preset.value];
+  if (!shape) return;
+  for (const name of ["frame_sizes", "cell", "dim", "n_rnn"]) runForm.elements[name].value = shape[name];
+  showTiers();
+}
+function showTiers() {
+  const sizes = runForm.elements.frame_sizes.value.split(",").filter((s) => s.trim());
+  runForm.querySelector("[data-tiers]").textContent = `${sizes.length + 1} tiers`;
+}
+runForm?.elements.preset.addEventListener("change", fillShape);
+runForm?.elements.frame_sizes.addEventListener("input", showTiers);
+if (runForm) fillShape(); // blank fields (no script) mean "the preset's"; with it, its values show

@@ -1,6 +1,8 @@
 // The run page: follow the run's job over Server-Sent Events; refresh the chart and epoch table
 // (server-rendered, /runs/{id}/live) whenever the job reports news.
 import { api } from "./api.js";
+import { confirmDelete, deleteByUrl } from "./deletion.js";
+import { openGenerate } from "./generate-more.js";
 import { pageData, toast } from "./keys.js";
 
 const data = pageData();
@@ -77,3 +79,21 @@ document.getElementById("analyse-clips")?.addEventListener("click", async (e) =>
 });
 
 follow();
+
+// Generate more from an epoch; delete a checkpoint or the whole run (the server says what goes).
+document.addEventListener("click", async (e) => {
+  const gen = e.target.closest("[data-generate]");
+  if (gen) {
+    openGenerate({ checkpointId: Number(gen.dataset.generate), epoch: Number(gen.dataset.epoch), runId: data.run_id, projectId: data.project_id });
+    return;
+  }
+  const del = e.target.closest("[data-delete-checkpoint]");
+  if (del) {
+    const removed = await confirmDelete(`epoch ${del.dataset.epoch}'s checkpoint`, deleteByUrl(`/api/v1/checkpoints/${del.dataset.deleteCheckpoint}`));
+    if (removed) { toast(`Deleted ${removed.clips.length} clips and the checkpoint`); refresh(); }
+  }
+});
+document.getElementById("delete-run")?.addEventListener("click", async () => {
+  const removed = await confirmDelete(`run ${data.run_id}`, deleteByUrl(`/api/v1/runs/${data.run_id}`));
+  if (removed) location.href = `/projects/${data.project_id}`;
+});

@@ -1,0 +1,114 @@
+// "Generate more" (templates/_generate_more.html): POST /checkpoints/{id}/generate, follow the job
+// over Server-Sent Events, then list the new clips with players as soon as they exist.
+import { api } from "./api.js";
+import { fmtTime } from "./keys.js";
+
+const dialog = document.getElementById("generate-more");
+const form = dialog?.querySelector("[data-gm-form]");
+const $ = (sel) => dialog.querySelector(sel);
+let target = null; // {checkpointId, epoch, runId, projectId}
+let source = null; // the EventSource of the job being followed
+
+/** Open the dialog for one checkpoint; `defaults` may carry seconds and temperature (a clip's). */
+export function openGenerate(t, defaults = {}) {
+  if (!dialog) return;
+  target = t;
+  $("[data-gm-title]").textContent = `Generate more · run ${t.runId} › epoch ${t.epoch}`;
+  if (defaults.seconds) form.elements.seconds.value = Math.round(defaults.seconds * 10) / 10;
+  if (defaults.temperature != null) form.elements.temperature.value = defaults.temperature;
+  form.elements.seed.value = "";
+  reset();
+  dialog.showModal();
+  form.elements.n.focus();
+}
+
+function reset() {
+  source?.close();
+  $("[data-gm-status]").textContent = "";
+  $("[data-gm-warnings]").hidden = true;
+  $("[data-gm-warnings]").replaceChildren();
+  $("[data-gm-progress]").hidden = true;
+  $("[data-gm-clips]").replaceChildren();
+  $("[data-gm-browse]").hidden = true;
+  $("[data-gm-submit]").disabled = false;
+}
+
+async function submit(e) {
+  e.preventDefault();
+  reset();
+  const body = {
+    n: Number(form.elements.n.value),
+    seconds: Number(form.elements.seconds.value),
+    temperature: Number(form.elements.temperature.value),
+  };
+  if (form.elements.seed.value.trim() !== "") body.seed = Number(form.elements.seed.value);
+  $("[data-gm-submit]").disabled = true;
+  $("[data-gm-status]").textContent = "queueing…";
+  let job;
+  try {
+    job = await api("POST", `/api/v1/checkpoints/${target.checkpointId}/generate`, body);
+  } catch (err) {
+    $("[data-gm-status]").textContent = `refused: ${err.message}`;
+    $("[data-gm-submit]").disabled = false;
+    return;
+  }
+  $("[data-gm-status]").textContent = `job ${job.id} queued · seed ${job.seed}`;
+  $("[data-gm-status]").dataset.seed = job.seed;
+  if (job.warnings.length) {
+    $("[data-gm-warnings]").replaceChildren(...job.warnings.map((w) => {
+      const li = document.createElement("li");
+      li.textContent = w;
+      return li;
+    }));
+    $("[data-gm-warnings]").hidden = false;
+  }
+  follow(job);
+}
+
+function follow(job) {
+  const bar = $("[data-gm-progress]");
+  bar.hidden = false;
+  source = new EventSource(`/api/v1/jobs/${job.id}/events`);
+  source.addEventListener("job", async (e) => {
+    const j = JSON.parse(e.data);
+    bar.firstElementChild.style.width = `${(j.progress * 100).toFixed(1)}%`;
+    $("[data-gm-status]").textContent = `job ${j.id} ${j.status}${j.message ? ` · ${j.message}` : ""} · seed ${job.seed}`;
+    if (!["succeeded", "failed", "cancelled"].includes(j.status)) return;
+    source.close();
+    $("[data-gm-submit]").disabled = false;
+    if (j.status !== "succeeded") {
+      $("[data-gm-status]").textContent = `job ${j.id} ${j.status}: ${j.error || ""}`;
+      return;
+    }
+    await showClips(j.result?.clip_ids || []);
+  });
+  source.addEventListener("gone", () => source.close());
+}
+
+async function showClips(ids) {
+  const list = $("[data-gm-clips]");
+  for (const id of ids) {
+    const clip = await api("GET", `/api/v1/clips/${id}`);
+    const li = document.createElement("li");
+    li.className = "row gm-clip";
+    li.dataset.clipId = clip.id;
+    const label = document.createElement("a");
+    label.href = `/clips/${clip.id}`;
+    label.textContent = `#${clip.id} · ${fmtTime(clip.duration_s)} · seed ${clip.seed}`;
+    const audio = document.createElement("audio");
+    audio.controls = true;
+    audio.preload = "metadata";
+    audio.src = clip.audio_url;
+    audio.setAttribute("aria-label", `Play new clip ${clip.id}`);
+    li.append(label, audio);
+    list.append(li);
+  }
+  const browse = $("[data-gm-browse]");
+  browse.href = `/projects/${target.projectId}/clips?run=${target.runId}&epoch=${target.epoch}&sort=-created`;
+  browse.hidden = false;
+  $("[data-gm-status]").textContent += ` · ${ids.length} new clips`;
+}
+
+form?.addEventListener("submit", submit);
+$("[data-gm-close]")?.addEventListener("click", () => { source?.close(); dialog.close(); });
+dialog?.addEventListener("close", () => source?.close());
