@@ -18,6 +18,7 @@ def api_router() -> APIRouter:
         health,
         jobs,
         projects,
+        radio,
         runs,
         sources,
         titles,
@@ -26,6 +27,6 @@ def api_router() -> APIRouter:
 
     router = APIRouter()
     for module in (projects, sources, runs, clips, files, jobs, health, tracks,
-                   titles, covers, albums, exports):
+                   titles, covers, albums, exports, radio):
         router.include_router(module.router)
     return router
