@@ -31,7 +31,8 @@ class Mp3Encoder:
         if ffmpeg is None:
             raise JobError("the radio needs ffmpeg on the gpu worker to encode MP3")
         self._proc = subprocess.Popen(
-            [ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar",
+            [ffmpeg, "-hide_banner", "-loglevel", "error", "-probesize", "32", "-analyzeduration",
+             "0", "-fflags", "+nobuffer", "-f", "s16le", "-ar",
              str(sample_rate), "-ac", "1", "-i", "pipe:0", "-c:a", "libmp3lame",
              "-b:a", f"{bitrate_k}k", "-reservoir", "0", "-write_xing", "0",
              "-id3v2_version", "0", "-flush_packets", "1", "-f", "mp3", "pipe:1"],

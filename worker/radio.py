@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -53,9 +54,12 @@ def run_radio(rt: Runtime, lease: Lease, payload: RadioPayload) -> dict[str, Any
         raise JobError(f"the checkpoint file of epoch {source.epoch} is missing from media storage")
     buffer = RadioBuffer(rt.storage.path(radio_key(lease.job_id)))
     dev = device()
-    with torch_threads(rt.settings.generate_threads):
+    began = time.monotonic()
+    sr = source.plan.sample_rate
+    # ffmpeg starts while the model loads: both are on the way to the first audio byte.
+    with torch_threads(rt.settings.generate_threads), Mp3Encoder(sr) as encoder:
         model = load_model(path, dev)
-        sr = model.cfg.sample_rate
+        loaded = time.monotonic() - began
         before = buffer.head()
         if before is None:
             number, first_segment, reason = 0, 0, "started"
@@ -83,8 +87,15 @@ def run_radio(rt: Runtime, lease: Lease, payload: RadioPayload) -> dict[str, Any
             fused=rt.settings.generate_fused and dev.startswith("cuda"),
         )
         generation = Generation(number, first_segment, seed, time.time(), reason)
-        with Mp3Encoder(sr) as encoder:
-            _stream(lease, payload, buffer, before, generation, source.epoch, sr, blocks, encoder)
+
+        def announce() -> None:
+            logger.info(
+                "radio %d: first segment %.2f s after the runner started (model loaded in "
+                "%.2f s)", lease.job_id, time.monotonic() - began, loaded,
+            )
+
+        _stream(lease, payload, buffer, before, generation, source.epoch, sr, blocks, encoder,
+                announce)
     raise AssertionError("unreachable: the radio only ends by Stopped")
 
 
@@ -98,6 +109,7 @@ def _stream(
     sr: int,
     blocks: Any,
     encoder: Mp3Encoder,
+    announce: Callable[[], None],
 ) -> None:
     """Generate, encode and publish segments for ever (raises Stopped on cancel/shutdown)."""
     head = before
@@ -132,6 +144,8 @@ def _stream(
         buffer.drop_before(head.first, first)
         head = replace(head, next=k + 1, first=first, rtf=rtf, updated_at=now)
         buffer.write_head(head)
+        if k == generation.first_segment:
+            announce()
         elapsed = (k + 1) * head.segment_s
         lease.report(
             progress=0.0,

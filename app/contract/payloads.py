@@ -243,6 +243,6 @@ class RadioPayload(Payload):
     temperature: float
     seed: int
     prime: PrimeExcerpt | None = None
-    segment_s: float = 0.5  # one generated block: the unit of the buffer and of pacing
+    segment_s: float = 0.25  # one generated block: the unit of the buffer and of pacing
     ahead_s: float = 8.0  # how far the generator runs ahead of the air clock
     keep_s: float = 120.0  # how much audio the buffer keeps behind the air clock ("keep that")
