@@ -23,12 +23,11 @@ from app.api.deps import (
     StorageDep,
 )
 from app.api.problems import Responses
-from app.api.urls import API_PREFIX, job_url
-from app.presenters import clip_out
+from app.presenters import clip_out, radio_out, radio_url
 from app.radio.buffer import Head, RadioBuffer
 from app.radio.listener import ICY_METAINT, segments, start_segment, with_icy
 from app.schemas.clips import ClipOut
-from app.schemas.radio import GenerationOut, KeepIn, RadioIn, RadioOut
+from app.schemas.radio import KeepIn, RadioIn, RadioOut
 from app.services import radio as radios
 from app.services import radio_keep
 from app.services.errors import Conflict
@@ -37,37 +36,6 @@ router = APIRouter(tags=["radio"])
 ACCEPTED: Responses = {202: {"description": "queued; Location points at the radio"}}
 WARM_UP_WAIT_S = 30.0  # a new radio's first segment: model load and the first block
 STREAM: Responses = {200: {"content": {"audio/mpeg": {}}, "description": "MP3, endless"}}
-
-
-def radio_url(radio_id: int) -> str:
-    return f"{API_PREFIX}/radio/{radio_id}"
-
-
-def radio_out(radio: radios.Radio) -> RadioOut:
-    head, job, payload = radio.head, radio.job, radio.payload
-    elapsed = radios.elapsed_s(head) if head is not None else 0.0
-    generated = head.next * head.segment_s if head is not None else 0.0
-    return RadioOut(
-        id=radio.id, status=job.status, run_id=payload.run_id,
-        checkpoint_id=payload.checkpoint_id, epoch=head.epoch if head else 0,
-        temperature=payload.temperature, seed=payload.seed,
-        on_air=radio.live and head is not None and job.status == "running",
-        elapsed_s=round(elapsed, 3), buffered_s=round(max(0.0, generated - elapsed), 3),
-        realtime_factor=None if head is None or head.rtf is None else round(head.rtf, 3),
-        keeps_up=None if head is None else head.keeps_up,
-        keep_max_s=0.0 if head is None else round((head.next - head.first) * head.segment_s, 3),
-        sample_rate=None if head is None else head.sample_rate,
-        message=job.message, error=job.error,
-        generations=[
-            GenerationOut(
-                number=g.number, first_segment=g.first_segment, started_at=g.started_at,
-                reason=g.reason,
-            )
-            for g in (head.generations if head else ())
-        ],
-        stream_url=f"{radio_url(radio.id)}/stream", page_url=f"/radio/{radio.id}",
-        job_url=job_url(radio.id), created_at=job.created_at,
-    )
 
 
 @router.post("/runs/{run_id}/radio", status_code=202, response_model=RadioOut, responses=ACCEPTED)

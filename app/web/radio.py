@@ -5,41 +5,16 @@ REST API to start, stop and keep."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import ReadSessionDep, StorageDep
-from app.api.radio import radio_out
-from app.schemas.radio import RadioOut
+from app.presenters import radio_out
 from app.services import projects, radio, runs
-from app.web.contexts import Crumb
+from app.web.contexts import Crumb, RadioContext, RadioStartContext
 from app.web.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
-
-@dataclass(frozen=True)
-class RadioStartContext:
-    """radio_start.html: start a radio from one of a run's epochs."""
-
-    crumbs: list[Crumb]
-    run_id: int
-    epochs: list[int]
-    measured_rtf: float | None  # the last realtime factor a radio of this run reached
-    radios: list[RadioOut]
-    page_data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RadioContext:
-    """radio.html: one radio's player."""
-
-    crumbs: list[Crumb]
-    radio: RadioOut
-    page_data: dict[str, Any] = field(default_factory=dict)
 
 
 @router.get("/runs/{run_id}/radio")
