@@ -271,3 +271,23 @@ def test_stop_is_a_delete_and_ends_the_stream(trained: Trained, radio: dict[str,
         # What the buffer holds can still be kept after the stop.
         kept = api(web.url, "POST", f"/radio/{radio['id']}/keep", json={"seconds": 2})
         assert kept.status_code == 201, kept.text
+
+
+def test_a_radio_primed_from_a_moment_of_the_album(trained: Trained, radio: dict[str, Any]) -> None:
+    """After the first radio stopped (the worker is free again): one that first reads two
+    seconds of a source track, then goes on air from there."""
+    with trained.server() as web:
+        sources = api(web.url, "GET", f"/projects/{trained.project_id}/sources").json()["data"]
+        prime = {"source_id": sources[0]["id"], "start_s": 3.0, "seconds": 2.0}
+        r = api(web.url, "POST", f"/runs/{trained.run_id}/radio", json={"prime": prime, "seed": 3})
+        assert r.status_code == 202, r.text
+        primed = r.json()
+        assert primed["id"] != radio["id"]
+        job = api(web.url, "GET", f"/jobs/{primed['id']}").json()
+        assert job["payload"]["prime"]["source_id"] == sources[0]["id"]
+        wait_for(lambda: state(web.url, primed["id"])["elapsed_s"] > 1.0, 60, what="primed on air")
+        listener = Listener(web.port, primed["id"], 2.0)
+        listener.run()
+        assert listener.error is None and decoded_seconds(bytes(listener.data)) > 1.0
+        assert api(web.url, "DELETE", f"/radio/{primed['id']}").status_code == 202
+        wait_for(lambda: state(web.url, primed["id"])["status"] == "cancelled", 30, what="stop")
