@@ -52,7 +52,7 @@ def run_radio(rt: Runtime, lease: Lease, payload: RadioPayload) -> dict[str, Any
     path = rt.storage.path(source.key)
     if not path.is_file():
         raise JobError(f"the checkpoint file of epoch {source.epoch} is missing from media storage")
-    buffer = RadioBuffer(rt.storage.path(radio_key(lease.job_id)))
+    buffer = RadioBuffer(rt.storage.path(radio_key(source.project_id, lease.job_id)))
     dev = device()
     began = time.monotonic()
     sr = source.plan.sample_rate

@@ -98,7 +98,7 @@ def stream(
     radio = radios.get_radio(session, storage, radio_id)
     if not radio.live:
         raise Conflict(f"radio {radio_id} is {radio.job.status}: start a new one")
-    buffer = radios.buffer_of(storage, radio_id)
+    buffer = radios.buffer_of(storage, radio.job)
     sessions = request.app.state.read_session_factory
 
     def live_now() -> bool:

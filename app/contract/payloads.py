@@ -235,7 +235,8 @@ class RadioPayload(Payload):
     """An endless stream from one checkpoint (worker/radio.py), until it is cancelled.
 
     The job's id is the radio's id; its shared buffer lives in media storage under
-    `radio/{job id}/` (app/radio/buffer.py), so a new worker continues the same stream.
+    `projects/{project id}/radio/{job id}/` (app/radio/buffer.py), so a new worker continues
+    the same stream.
     """
 
     checkpoint_id: int

@@ -1,4 +1,5 @@
-"""The radio's shared buffer: a rolling set of files in media storage, under `radio/{radio id}/`.
+"""The radio's shared buffer: a rolling set of files in media storage, under
+`projects/{project id}/radio/{radio id}/`.
 
     head.json            what the buffer holds now (`Head`), replaced atomically per segment
     seg/000000042.mp3    segment 42 of the MP3 stream (whole frames, app/radio/mp3.py)
@@ -29,9 +30,10 @@ import numpy as np
 import numpy.typing as npt
 
 
-def radio_key(radio_id: int) -> str:
-    """Storage key of a radio's buffer folder."""
-    return f"radio/{radio_id}"
+def radio_key(project_id: int, radio_id: int) -> str:
+    """Storage key of a radio's buffer folder: inside its project's, so deleting the project
+    deletes it too."""
+    return f"projects/{project_id}/radio/{radio_id}"
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class Head:
 
 
 class RadioBuffer:
-    """The files of one radio's buffer (`folder` = storage.path(radio_key(id)))."""
+    """The files of one radio's buffer (`folder` = storage.path(radio_key(...)))."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)

@@ -75,9 +75,9 @@ def start_radio(
 
 def get_radio(session: Session, storage: Storage, radio_id: int) -> Radio:
     job = session.get(Job, radio_id)
-    if job is None or job.kind != RADIO.name:
-        raise NotFound("radio", radio_id)
-    return Radio(job, jobs.payload_of(RADIO, job), buffer_of(storage, radio_id).head())
+    if job is None or job.kind != RADIO.name or job.project_id is None:
+        raise NotFound("radio", radio_id)  # (no project: it was deleted with its files)
+    return Radio(job, jobs.payload_of(RADIO, job), buffer_of(storage, job).head())
 
 
 def stop_radio(session: Session, storage: Storage, radio_id: int) -> Radio:
@@ -93,8 +93,9 @@ def radios_of_run(session: Session, run_id: int) -> list[Job]:
     return [j for j in rows if j.payload.get("run_id") == run_id]
 
 
-def buffer_of(storage: Storage, radio_id: int) -> RadioBuffer:
-    return RadioBuffer(storage.path(radio_key(radio_id)))
+def buffer_of(storage: Storage, job: Job) -> RadioBuffer:
+    assert job.project_id is not None, "a radio job always has its project"
+    return RadioBuffer(storage.path(radio_key(job.project_id, job.id)))
 
 
 def elapsed_s(head: Head, now: float | None = None) -> float:

@@ -40,7 +40,7 @@ def keep(
     seg = head.segment_s
     now_k = min(head.on_air(time.time()) + 1, head.next)
     end_k = now_k if end_s is None else min(head.next, max(1, math.ceil(end_s / seg)))
-    start_k, pcm = buffer_of(storage, radio_id).pcm(
+    start_k, pcm = buffer_of(storage, radio.job).pcm(
         max(head.first, end_k - math.ceil(seconds / seg)), end_k
     )
     if pcm.shape[0] == 0:
