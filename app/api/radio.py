@@ -76,12 +76,18 @@ def stop_radio(
 
 @router.post("/radio/{radio_id}/keep", status_code=201, response_model=ClipOut)
 def keep_that(
-    radio_id: ResourceId, session: SessionDep, storage: StorageDep, body: KeepIn | None = None
+    radio_id: ResourceId,
+    session: SessionDep,
+    storage: StorageDep,
+    queue: QueueDep,
+    body: KeepIn | None = None,
 ) -> ClipOut:
     """Save the last `seconds` (default 30, up to what the buffer keeps) as a new clip of the
     radio's checkpoint, with its provenance."""
     body = body or KeepIn()
-    clip = radio_keep.keep(session, storage, radio_id, seconds=body.seconds, end_s=body.end_s)
+    clip = radio_keep.keep(
+        session, storage, queue, radio_id, seconds=body.seconds, end_s=body.end_s
+    )
     return clip_out(clip)
 
 

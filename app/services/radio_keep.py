@@ -4,8 +4,9 @@ The excerpt comes from the buffer's PCM (app/radio/buffer.py), not from the MP3,
 the generated audio itself. It ends where the listener is (`end_s`, stream time) or at the air
 clock, and reaches back as far as the buffer keeps. The clip is an ordinary clip of the radio's
 checkpoint (an index reserved like any generated clip's), with its provenance: the radio, the
-checkpoint, the generator's seed and takeover number, and the offset in the stream. Keeping
-the same moment twice gives the same clip (its storage key is made of the radio and offset).
+checkpoint, the generator's seed and takeover number, and the offset in the stream; it is
+queued for analysis like any new clip. Keeping the same moment twice gives the same clip (its
+storage key is made of the radio and the offset).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Clip
-from app.services import training
+from app.queue import TaskQueue
+from app.services import analysis, training
 from app.services.errors import Conflict
 from app.services.radio import buffer_of, get_radio
 from app.services.training import ClipRecord
@@ -31,7 +33,13 @@ from model.peaks import compute_peaks
 
 
 def keep(
-    session: Session, storage: Storage, radio_id: int, *, seconds: float, end_s: float | None
+    session: Session,
+    storage: Storage,
+    queue: TaskQueue,
+    radio_id: int,
+    *,
+    seconds: float,
+    end_s: float | None,
 ) -> Clip:
     radio = get_radio(session, storage, radio_id)
     head = radio.head
@@ -93,5 +101,10 @@ def keep(
     }
     clip.tags = ["radio"]
     clip.notes = f"kept from radio {radio_id} at {offset / sr:.1f} s (epoch {source.epoch})"
+    # Analysed like any new clip (flags, quality, closeness), on the cpu queue.
+    job = analysis.queue_checkpoint_analysis(session, source.project_id, source.id)
     session.commit()
+    if job is not None:
+        analysis.publish_job(session, queue, job.id)
+    session.refresh(clip)
     return clip

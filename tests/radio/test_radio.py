@@ -188,6 +188,7 @@ def test_keep_that_lands_a_clip_with_its_provenance(trained: Trained, radio: dic
     assert abs(clip["duration_s"] - 5.0) <= SEGMENT_S and "radio" in clip["tags"]
     assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
     assert again["id"] == clip["id"]  # the same moment kept twice is one clip
+    radio["kept"] = clip["id"]
 
 
 @pytest.mark.browser
@@ -302,3 +303,6 @@ def test_a_radio_primed_from_a_moment_of_the_album(trained: Trained, radio: dict
         assert listener.error is None and decoded_seconds(bytes(listener.data)) > 1.0
         assert api(web.url, "DELETE", f"/radio/{primed['id']}").status_code == 202
         wait_for(lambda: state(web.url, primed["id"])["status"] == "cancelled", 30, what="stop")
+        # With the gpu worker free again, the kept clips got analysed like any new clip.
+        wait_for(lambda: api(web.url, "GET", f"/clips/{radio['kept']}").json()["analysis_version"],
+                 90, what="the kept clip analysed", interval=0.5)
