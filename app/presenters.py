@@ -9,15 +9,17 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from app.api.urls import API_PREFIX, clip_audio_url, clip_peaks_url, source_audio_url
+from app.api.urls import API_PREFIX, clip_audio_url, clip_peaks_url, job_url, source_audio_url
 from app.catalog import Album, Clip, Cover, Export, Title, Track
 from app.schemas.albums import AlbumOut, AlbumTrackOut
 from app.schemas.clips import ClipOut
 from app.schemas.covers import CoverOut
 from app.schemas.exports import ExportOut
+from app.schemas.radio import GenerationOut, RadioOut
 from app.schemas.titles import TitleOut
 from app.schemas.tracks import TrackOut
 from app.services import albums, covers, exports, titles, tracks
+from app.services import radio as radios
 
 # -- clips --------------------------------------------------------------------------------------
 
@@ -131,4 +133,38 @@ def export_out(session: Session, export: Export) -> ExportOut:
             "download_url": f"{API_PREFIX}/exports/{export.id}/download" if export.path else None,
             "created_at": export.created_at, "updated_at": export.updated_at, **state,
         }
+    )
+
+
+# -- radios -------------------------------------------------------------------------------------
+
+
+def radio_url(radio_id: int) -> str:
+    return f"{API_PREFIX}/radio/{radio_id}"
+
+
+def radio_out(radio: radios.Radio) -> RadioOut:
+    head, job, payload = radio.head, radio.job, radio.payload
+    elapsed = radios.elapsed_s(head) if head is not None else 0.0
+    generated = head.next * head.segment_s if head is not None else 0.0
+    return RadioOut(
+        id=radio.id, status=job.status, run_id=payload.run_id,
+        checkpoint_id=payload.checkpoint_id, epoch=head.epoch if head else 0,
+        temperature=payload.temperature, seed=payload.seed,
+        on_air=radio.live and head is not None and job.status == "running",
+        elapsed_s=round(elapsed, 3), buffered_s=round(max(0.0, generated - elapsed), 3),
+        realtime_factor=None if head is None or head.rtf is None else round(head.rtf, 3),
+        keeps_up=None if head is None else head.keeps_up,
+        keep_max_s=0.0 if head is None else round((head.next - head.first) * head.segment_s, 3),
+        sample_rate=None if head is None else head.sample_rate,
+        message=job.message, error=job.error,
+        generations=[
+            GenerationOut(
+                number=g.number, first_segment=g.first_segment, started_at=g.started_at,
+                reason=g.reason,
+            )
+            for g in (head.generations if head else ())
+        ],
+        stream_url=f"{radio_url(radio.id)}/stream", page_url=f"/radio/{radio.id}",
+        job_url=job_url(radio.id), created_at=job.created_at,
     )

@@ -21,6 +21,7 @@ def api_router() -> APIRouter:
         jobs,
         portability,
         projects,
+        radio,
         runs,
         sources,
         titles,
@@ -30,6 +31,6 @@ def api_router() -> APIRouter:
     router = APIRouter()
     # portability before projects (POST /projects/import), cover_backends before covers.
     for module in (portability, projects, sources, runs, clips, files, jobs, health, tracks,
-                   titles, cover_backends, covers, albums, exports, curation):
+                   titles, cover_backends, covers, albums, exports, curation, radio):
         router.include_router(module.router)
     return router

@@ -139,6 +139,10 @@ class Clip(Timestamps, Base):
     analysis: Mapped[dict[str, Any] | None]
     analysis_version: Mapped[int | None]
     analyzed_at: Mapped[datetime | None]
+    # Where a clip that was not generated as a clip came from ("keep that" on the radio:
+    # {"radio_id", "checkpoint_id", "epoch", "seed", "generation", "offset_s", ...});
+    # None for clips generated from their own seed.
+    provenance: Mapped[dict[str, Any] | None]
 
     markers: Mapped[list[Marker]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="Marker.time_s"

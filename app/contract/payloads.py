@@ -216,3 +216,34 @@ class AutoAlbumPayload(Payload):
 
     def reservation(self) -> tuple[int, int, int] | None:
         return None if self.generate is None else self.generate.reservation()
+
+
+@dataclass(frozen=True)
+class PrimeExcerpt:
+    """A moment of the album (a source track) or of a clip that the generator reads first: its
+    storage key, and `seconds` of it from `start_s`. The service resolves the ids to the key."""
+
+    key: str
+    start_s: float
+    seconds: float
+    source_id: int | None = None
+    clip_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RadioPayload(Payload):
+    """An endless stream from one checkpoint (worker/radio.py), until it is cancelled.
+
+    The job's id is the radio's id; its shared buffer lives in media storage under
+    `projects/{project id}/radio/{job id}/` (app/radio/buffer.py), so a new worker continues
+    the same stream.
+    """
+
+    checkpoint_id: int
+    run_id: int
+    temperature: float
+    seed: int
+    prime: PrimeExcerpt | None = None
+    segment_s: float = 0.25  # one generated block: the unit of the buffer and of pacing
+    ahead_s: float = 8.0  # how far the generator runs ahead of the air clock
+    keep_s: float = 120.0  # how much audio the buffer keeps behind the air clock ("keep that")

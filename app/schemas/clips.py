@@ -80,6 +80,10 @@ class ClipOut(Out):
     kept: bool | None = Field(description="true keep, false reject, null undecided")
     tags: list[str]
     notes: str
+    provenance: dict[str, Any] | None = Field(
+        None, description="where a kept excerpt came from (radio, checkpoint, seed, offset_s); "
+        "null for clips generated from their own seed"
+    )
     audio_url: str
     peaks_url: str | None
     created_at: datetime

@@ -89,11 +89,11 @@ class RevalidatedStaticFiles(StaticFiles):
 
 def install(app: FastAPI) -> None:
     """Mount /static and add the page routes to `app`."""
-    from app.web import albums, clips, login, projects, runs, tracks
+    from app.web import albums, clips, login, projects, radio, runs, tracks
 
     app.state.templates = make_templates()
     app.mount("/static", RevalidatedStaticFiles(directory=str(STATIC_DIR)), name="static")
     guard = [Depends(login.curator)]  # signed in when a token is set; CSRF-safe changes
     app.include_router(login.router)
-    for pages in (projects, runs, clips, tracks, albums):
+    for pages in (projects, runs, clips, tracks, albums, radio):
         app.include_router(pages.router, dependencies=guard)

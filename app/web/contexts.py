@@ -338,6 +338,31 @@ class LoginContext:
     page_data: dict[str, str] = doc("JSON for the page script", default_factory=dict)
 
 
+# -- radio (app/web/radio.py) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RadioStartContext:
+    """radio_start.html: start a radio from one of a run's epochs; its radios so far."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    run_id: int = doc("the run")
+    epochs: list[int] = doc("epochs with a checkpoint, newest first")
+    measured_rtf: float | None = doc("realtime factor a radio of this run last reached here")
+    radios: list[Any] = doc("RadioOut of this run's radios, newest first")
+    page_data: dict[str, Any] = doc("JSON for the page script: run_id", default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RadioContext:
+    """radio.html: one radio's player, realtime factor, stop and keep that."""
+
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    radio: Any = doc("the radio (RadioOut)")
+    page_data: dict[str, Any] = doc("JSON for the page script: radio and stream urls",
+                                    default_factory=dict)
+
+
 # -- template → context -------------------------------------------------------------------------
 
 ALBUM_PAGES: dict[str, type] = {
@@ -357,4 +382,6 @@ PAGES: dict[str, type] = {
     "track.html": TrackContext,
     **ALBUM_PAGES,
     "login.html": LoginContext,
+    "radio_start.html": RadioStartContext,
+    "radio.html": RadioContext,
 }

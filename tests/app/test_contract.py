@@ -18,6 +18,8 @@ from app.contract.payloads import (
     ExportPayload,
     GeneratePayload,
     MadeAlbum,
+    PrimeExcerpt,
+    RadioPayload,
     RunPayload,
     SnapshotTrack,
     TitlesPayload,
@@ -47,6 +49,10 @@ EXAMPLES: dict[str, Any] = {
         made=MadeAlbum(export_id=6, album=SNAPSHOT, clip_ids=(1,), notes=("n",)),
     ),
     "analyze": AnalyzePayload(project_id=1, checkpoint_id=4, redo=True, total=9, done=3, after_id=17),
+    "radio": RadioPayload(
+        checkpoint_id=4, run_id=2, temperature=0.9, seed=7,
+        prime=PrimeExcerpt(key="projects/1/sources/a.wav", start_s=12.5, seconds=2.0, source_id=3),
+    ),
 }
 
 
