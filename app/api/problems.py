@@ -23,6 +23,7 @@ from app.services.errors import (
     TooLarge,
     UnsupportedMedia,
 )
+from app.storage import storage_failure
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_DB_S = 5  # a PostgreSQL restart or failover usually takes a few seconds
@@ -94,6 +95,15 @@ async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
                    headers={"Retry-After": str(RETRY_AFTER_DB_S)})
 
 
+async def on_storage_error(request: Request, exc: Exception) -> JSONResponse:
+    reason = storage_failure(exc)
+    if reason is None:
+        return await on_unexpected(request, exc)
+    logger.error("media storage refused a write on %s %s: %s",
+                 request.method, request.url.path, exc)
+    return problem(507, reason)
+
+
 async def on_out_of_range(request: Request, exc: Exception) -> JSONResponse:
     # A number the database cannot store (an id past 2**31 on PostgreSQL, 2**63 on SQLite) that
     # no schema bound caught: the request is wrong, not the server.
@@ -113,6 +123,7 @@ def install(app: FastAPI) -> None:
     # The catalog going away, however the driver reports it: 503 with Retry-After.
     for unreachable in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
         app.add_exception_handler(unreachable, on_database_down)
+    app.add_exception_handler(OSError, on_storage_error)  # disk full, read-only media: 507
     app.add_exception_handler(OverflowError, on_out_of_range)
     app.add_exception_handler(DataError, on_out_of_range)
     app.add_exception_handler(Exception, on_unexpected)
