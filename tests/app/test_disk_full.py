@@ -23,6 +23,7 @@ from app.catalog import Checkpoint, Clip, SourceTrack
 from app.contract.kinds import EXPORT, GENERATE, RUN
 from app.queue import RecordingQueue
 from app.settings import Settings
+from app.storage import storage_failure
 from tests.albums.conftest import rt, session  # noqa: F401 - fixtures reused
 from tests.albums.factories import add_run, make_track
 from tests.app.conftest import sqlite_copy
@@ -275,3 +276,18 @@ def test_an_export_on_a_full_disk_fails_readably_and_leaves_no_partial_release(
     assert client.get(done["download_url"]).status_code == 200
     assert len(list(disk.root.rglob("*.zip"))) == 1
     assert_consistent(session, disk, checkpoints=False)
+
+
+def test_a_write_at_the_storage_boundary_on_a_full_disk_leaves_no_temp_file(
+    client: TestClient, disk: Disk
+) -> None:
+    storage = client.app.state.storage  # type: ignore[attr-defined]
+    disk.fill()
+    with pytest.raises(OSError) as raised:
+        storage.write_bytes("projects/1/peaks/x.json", b"x" * 100_000)
+    assert storage_failure(raised.value) is not None
+    assert not (disk.root / "projects/1/peaks/x.json").exists()
+    assert storage.refusing_writes() is not None
+    assert disk.stray_files() == []
+    disk.free()
+    assert storage.refusing_writes() is None
