@@ -4,7 +4,9 @@ SQLite (the embedded default) is made safe for several processes writing at once
 WAL so readers never block writers, a busy timeout so writers wait instead of failing, foreign keys
 on, and `BEGIN IMMEDIATE` for write transactions. Python's sqlite3 otherwise begins lazily, and a
 read-then-write transaction that upgrades its lock fails at once with SQLITE_BUSY_SNAPSHOT whatever
-the busy timeout (RELIABILITY 34-36). PostgreSQL gets `pool_pre_ping` to survive server restarts.
+the busy timeout (RELIABILITY 34-36). PostgreSQL gets `pool_pre_ping` to survive server restarts,
+and a connect timeout so that an unreachable server fails a request (503, app/api/problems.py)
+instead of hanging it (RELIABILITY 41).
 
 Consequence for every caller: on SQLite a transaction of a normal session holds the database's
 write lock from its first statement, reads included, until commit/rollback/close. Keep units of
@@ -22,11 +24,16 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Seconds to wait for a PostgreSQL connection (TCP + startup) before giving up; libpq's default
+# is to wait forever on a host that does not answer. A `connect_timeout` in the URL wins.
+PG_CONNECT_TIMEOUT_S = 5
 # Execution option that marks an engine's transactions as read-only (see read_only_engine).
 _READ_ONLY = "albumbot_read_only"
 
@@ -48,7 +55,26 @@ def engine_for_url(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
-    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    if "connect_timeout" not in parsed.query:
+        connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True for the errors of a catalog that went away (server restarting, network cut, pool
+    exhausted while it was gone), as opposed to a bad statement or a broken constraint."""
+    if isinstance(exc, DisconnectionError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = type(exc.orig).__module__ if exc.orig is not None else ""
+        # psycopg's OperationalError/InterfaceError: connection refused, closed, timed out.
+        # (SQLite's OperationalError, e.g. "database is locked", is not an outage.)
+        name = type(exc.orig).__name__ if exc.orig is not None else ""
+        return orig.startswith("psycopg") and name in ("OperationalError", "InterfaceError")
+    return False
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

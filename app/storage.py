@@ -9,6 +9,7 @@ into place with `os.replace`, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -17,9 +18,25 @@ import uuid
 from pathlib import Path, PurePosixPath
 
 MAX_NAME_BYTES = 255
+# The errors of media storage that is full or cannot be written: the reader's fix is on the
+# host (free space, remount), not in the request or the job.
+FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+READ_ONLY = {errno.EROFS}
+FULL_BELOW_BYTES = 64 * 1024  # free space under which the media filesystem counts as full
 # Characters that could steer a path or fool a reader: separators, NUL and other C0/C1 controls,
 # and bidirectional overrides that make "exe.flac" display as "calf.exe".
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """A readable reason when `exc` is media storage refusing a write, else None."""
+    if not isinstance(exc, OSError) or exc.errno not in FULL | READ_ONLY:
+        return None
+    what = Path(exc.filename).name if isinstance(exc.filename, str) else ""
+    where = f" while writing {what}" if what and not what.startswith(".") else ""
+    if exc.errno in READ_ONLY:
+        return f"media storage is read-only{where}; nothing was kept (remount it read-write)"
+    return f"media storage is full{where}; nothing was kept (free some space and retry)"
 
 
 def sanitize_display_name(name: str, *, fallback: str = "untitled") -> str:
@@ -122,6 +139,22 @@ class Storage:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    def refusing_writes(self) -> OSError | None:
+        """The error a write here gets now, if the media filesystem is read-only or full.
+
+        For writers that lose the errno on the way (libsndfile's "System error", a truncated
+        file found later by its decoder): the filesystem itself says what went wrong.
+        """
+        try:
+            st = os.statvfs(self.root)
+        except OSError:
+            return None
+        if st.f_flag & os.ST_RDONLY:
+            return OSError(errno.EROFS, os.strerror(errno.EROFS))
+        if st.f_bavail * st.f_frsize < FULL_BELOW_BYTES:
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return None
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)

@@ -10,6 +10,7 @@ byte count is.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,10 +158,15 @@ async def receive_multipart(
         if not receiver.ended:
             raise InvalidInput("multipart body ended before its closing boundary")
     except BaseException as exc:
-        receiver.close()
+        with contextlib.suppress(OSError):  # closing a file on a full disk fails too
+            receiver.close()
         form.discard()
         if isinstance(exc, ValueError) and not isinstance(exc, InvalidInput):
             raise InvalidInput(f"malformed multipart body ({exc})") from None
         raise
-    receiver.close()
+    try:
+        receiver.close()
+    except BaseException:
+        form.discard()
+        raise
     return form

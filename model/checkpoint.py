@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -55,14 +55,46 @@ class Checkpoint:
         return model.to(device).eval()
 
 
+class _Sink:
+    """The file torch.save writes through, keeping the OSError of a failed write (torch turns it
+    into a bare RuntimeError)."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        try:
+            while view:  # a raw write may write less than asked
+                view = view[self.f.write(view) or 0 :]
+        except OSError as exc:
+            self.error = exc
+            raise
+        return len(data)
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
 def save_checkpoint(ckpt: Checkpoint, path: Path) -> Path:
     """Write to a temporary name in the same folder, then rename: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        torch.save(ckpt.to_dict(), tmp)
-        with open(tmp, "rb") as f:
+        with open(tmp, "wb", buffering=0) as f:  # unbuffered: closing it cannot fail again
+            sink = _Sink(f)
+            try:
+                torch.save(ckpt.to_dict(), sink)  # type: ignore[arg-type]
+                f.flush()
+            except RuntimeError as exc:
+                if sink.error is None:
+                    raise
+                # torch reports a failed write as "enforce fail ... unexpected pos": say what
+                # happened instead (a full or read-only disk), naming the checkpoint.
+                err = sink.error
+                raise OSError(err.errno, err.strerror, path.name) from exc
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:

@@ -14,6 +14,7 @@ a clip is the same audio whichever batch it is generated in (on one device, at o
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
 import os
@@ -30,6 +31,9 @@ from .sampler import Sampler, random_state
 from .sampler_weights import Precision
 from .samplernn import SampleRNN, State
 from .streams import StreamNoise, generators, resolve_seeds
+
+# Free space under which a failed audio write is taken for a full disk (a few blocks).
+FULL_BELOW_BYTES = 64 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -229,13 +233,34 @@ def write_clips(paths: Sequence[Path], sample_rate: int) -> Iterator[BlockCallba
                 f.write(clip)
 
         yield on_block
-    except BaseException:
         for f in files:
-            f.close()
+            f.close()  # flushes: on a full disk this is where the write fails
+    except BaseException as exc:
+        disk = disk_error(paths[0].parent, paths[0].name) if paths else None
+        for f in files:
+            with contextlib.suppress(Exception):
+                f.close()
         for tmp in tmps:
             tmp.unlink(missing_ok=True)
+        if disk is not None and not isinstance(exc, OSError):
+            raise disk from exc
         raise
-    for f in files:
-        f.close()
     for p, tmp in zip(paths, tmps, strict=True):
         os.replace(tmp, p)
+
+
+def disk_error(folder: Path, name: str) -> OSError | None:
+    """The OSError behind a failed audio write, when the filesystem is full or read-only.
+
+    libsndfile reports both as a bare "System error" without errno; the filesystem itself
+    tells which it was.
+    """
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return None
+    if st.f_flag & os.ST_RDONLY:
+        return OSError(errno.EROFS, os.strerror(errno.EROFS), name)
+    if st.f_bavail * st.f_frsize < FULL_BELOW_BYTES:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
+    return None

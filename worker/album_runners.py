@@ -29,6 +29,7 @@ from app.jobs import LeaseLost
 from app.services import auto_album, cover_backends, covers, release_build, titles
 from app.services import clips as clip_catalog
 from app.services.errors import DomainError
+from app.storage import storage_failure
 from model.cover_io import cover_jpeg_bytes
 from model.cover_sound import MAX_CLIPS as MAX_SOUND_CLIPS
 from model.cover_sound import sound_image
@@ -152,7 +153,10 @@ def export_release(
         _end_export(lease, export_id, "cancelled" if stop.reason == "cancel" else "queued", None)
         raise
     except Exception as exc:
-        _end_export(lease, export_id, "failed", describe(exc))
+        refused = None if storage_failure(exc) else rt.storage.refusing_writes()
+        _end_export(lease, export_id, "failed", describe(refused or exc))
+        if refused is not None:
+            raise refused from exc  # the job's error says the same: the disk, not the codec
         raise
 
 

@@ -75,8 +75,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # for, and until the loss is declared the dead job blocks the prefetch slot.
         "worker_lost_wait": 1.0,
         "worker_prefetch_multiplier": 1,
-        # On a lost broker connection keep training (False): the lease, not the message, says
-        # who owns the job, and the sweeper revives it if this worker dies (RELIABILITY A6).
+        # On a lost broker connection keep training (False), chosen explicitly: the lease, not
+        # the message, says who owns the job. True (Celery 6's planned default) terminates the
+        # task and leaves its redelivery to a broker that just crashed; without persistence the
+        # message is gone and the run restarts from its checkpoint at best (RELIABILITY 6).
+        # With False the run finishes once; its ack fails with the dead channel, so a copy may
+        # be redelivered later and is dropped by the claim (the job is finished), and if this
+        # worker dies too, the sweeper revives the job (tests/worker/test_chaos_redis.py).
         "worker_cancel_long_running_tasks_on_connection_loss": False,
         # Each queue on its own direct exchange, named like the queue: what the web process's
         # `send_task(name, queue=...)` declares, so both sides route a message the same way.

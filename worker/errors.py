@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.services.errors import DomainError
+from app.storage import storage_failure
 from model.audio import AudioError
 from model.checkpoint import CheckpointError
 from model.dataset import DatasetError
@@ -19,6 +20,8 @@ def describe(exc: BaseException) -> str:
     """A readable, bounded reason: our own errors as they are, anything else with its type."""
     if isinstance(exc, DomainError):
         text = exc.message
+    elif (full := storage_failure(exc)) is not None:
+        text = full
     elif isinstance(exc, (JobError, AudioError, DatasetError, CheckpointError, RankFailed)):
         text = str(exc)
     elif isinstance(exc, (ValueError, FileNotFoundError)) and str(exc):

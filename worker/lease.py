@@ -21,12 +21,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app import jobs
 from app.catalog import Job
 from app.contract.kinds import JobKind, P
 from app.contract.payloads import Payload
+from app.db import is_unreachable
 from app.jobs import GaveUp, LeaseLost, LeaseNotAcquired
 from worker.errors import describe
 from worker.runtime import Runtime, dead_local_owner, owner_name
@@ -223,6 +225,15 @@ def execute(
                 result = runner(rt, lease, payload)
             except LeaseLost as exc:
                 logger.warning("job %d attempt %d stops without writing: %s", job_id, attempt, exc)
+                return None
+            except DBAPIError as exc:
+                if not is_unreachable(exc):
+                    raise
+                # The catalog stayed away longer than the lease tolerates (RELIABILITY 41): end
+                # this attempt without writing (nothing can be written); the job stays running
+                # under a stale heartbeat and the sweeper requeues it once the catalog is back.
+                logger.error("job %d attempt %d gives up: catalog unreachable (%s)",
+                             job_id, attempt, type(exc.orig).__name__)
                 return None
             except Yielded as slice_done:
                 lease.beat()  # its progress so far

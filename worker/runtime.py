@@ -12,17 +12,20 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import make_engine, read_only_engine, session_factory, session_scope
+from app.db import is_unreachable, make_engine, read_only_engine, session_factory, session_scope
 from app.settings import Settings
 from app.storage import Storage
 
+DB_RETRY_S = 0.25  # between two tries to reach the catalog during an outage
 Publish = Callable[[str, int, str], None]  # (task name, job id, queue)
 
 
@@ -57,13 +60,33 @@ class Runtime:
     def session(self) -> Iterator[Session]:
         """One short write unit of work (commit on success). Never hold it across slow work."""
         with session_scope(self.sessions) as session:
+            self._connect(session)
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A session that only reads (no write lock on SQLite)."""
         with self.read_sessions() as session:
+            self._connect(session)
             yield session
+
+    def _connect(self, session: Session) -> None:
+        """Ride out a short PostgreSQL outage (a restart, a failover) before the unit of work
+        starts: retry getting a connection for up to half the lease's stale time, the window in
+        which the heartbeat still holds the job (worker/lease.py), then raise. An outage in the
+        middle of a unit of work is not retried: it rolls back and the attempt ends."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        deadline = time.monotonic() + self.settings.job_stale_after_s / 2
+        while True:
+            try:
+                session.connection()
+                return
+            except DBAPIError as exc:
+                if not is_unreachable(exc) or time.monotonic() > deadline:
+                    raise
+                session.rollback()
+                time.sleep(DB_RETRY_S)
 
     @contextmanager
     def job_running(self) -> Iterator[None]:

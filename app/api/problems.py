@@ -11,7 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from app.services.errors import (
@@ -22,8 +23,10 @@ from app.services.errors import (
     TooLarge,
     UnsupportedMedia,
 )
+from app.storage import storage_failure
 
 logger = logging.getLogger(__name__)
+RETRY_AFTER_DB_S = 5  # a PostgreSQL restart or failover usually takes a few seconds
 PROBLEM_JSON = "application/problem+json"
 # OpenAPI `responses` of a route: status -> description and content.
 Responses = dict[int | str, dict[str, Any]]
@@ -85,9 +88,20 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("database error: %s", exc)
+    # One line, no traceback: an outage is expected, and the pool (pre-ping) recovers by itself.
+    logger.error("catalog unavailable on %s %s: %s", request.method, request.url.path,
+                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return problem(503, "the catalog database is unavailable; try again shortly",
-                   headers={"Retry-After": "5"})
+                   headers={"Retry-After": str(RETRY_AFTER_DB_S)})
+
+
+async def on_storage_error(request: Request, exc: Exception) -> JSONResponse:
+    reason = storage_failure(exc)
+    if reason is None:
+        return await on_unexpected(request, exc)
+    logger.error("media storage refused a write on %s %s: %s",
+                 request.method, request.url.path, exc)
+    return problem(507, reason)
 
 
 async def on_out_of_range(request: Request, exc: Exception) -> JSONResponse:
@@ -106,7 +120,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
-    app.add_exception_handler(OperationalError, on_database_down)
+    # The catalog going away, however the driver reports it: 503 with Retry-After.
+    for unreachable in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
+        app.add_exception_handler(unreachable, on_database_down)
+    app.add_exception_handler(OSError, on_storage_error)  # disk full, read-only media: 507
     app.add_exception_handler(OverflowError, on_out_of_range)
     app.add_exception_handler(DataError, on_out_of_range)
     app.add_exception_handler(Exception, on_unexpected)
