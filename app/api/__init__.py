@@ -22,10 +22,11 @@ def api_router() -> APIRouter:
         sources,
         titles,
         tracks,
+        usage,
     )
 
     router = APIRouter()
     for module in (projects, sources, runs, clips, files, jobs, health, tracks,
-                   titles, covers, albums, exports):
+                   titles, covers, albums, exports, usage):
         router.include_router(module.router)
     return router
