@@ -108,7 +108,9 @@ class WorkerState:
 def make_celery(settings: Settings) -> Celery:
     """The worker app for `settings`, with the task modules and process hooks registered."""
     ensure_broker_dirs(settings)
-    tasks = ["worker.tasks", "worker.album_tasks", "worker.analysis_tasks"]
+    tasks = [
+        "worker.tasks", "worker.album_tasks", "worker.analysis_tasks", "worker.retention_tasks",
+    ]
     app = Celery("albumbot", include=tasks)
     app.conf.update(celery_config(settings))
     state = WorkerState(settings)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from app.api.deps import ReadSessionDep, ResourceId, StorageDep
+from fastapi import APIRouter, Query, Response
+
+from app.api.deps import (
+    IdempotencyKey,
+    QueueDep,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+    StorageDep,
+)
+from app.api.urls import job_url
+from app.schemas.jobs import JobOut
 from app.schemas.usage import RetentionDecisionOut, RetentionIn, RetentionOut, UsageOut
 from app.services import retention, usage
 
@@ -28,21 +39,42 @@ def run_usage(run_id: ResourceId, session: ReadSessionDep, storage: StorageDep) 
     return _out(usage.run_usage(session, storage, run_id))
 
 
-@router.post("/runs/{run_id}/retention", response_model=RetentionOut)
-def run_retention(
-    run_id: ResourceId, body: RetentionIn, session: ReadSessionDep, storage: StorageDep
+@router.get("/runs/{run_id}/retention", response_model=RetentionOut)
+def retention_preview(
+    run_id: ResourceId,
+    session: ReadSessionDep,
+    storage: StorageDep,
+    keep_last: Annotated[int, Query(ge=1, le=10_000)] = 3,
 ) -> RetentionOut:
-    """Which checkpoint files of the run may go (dry run, the default) or remove them: all but
-    the newest `keep_last` and those with a clip kept, rated or used by a track. Rows, clips,
-    tracks, albums and exports are never touched."""
-    act = retention.plan if body.dry_run else retention.apply
-    done = act(session, storage, run_id, body.keep_last)
+    """The dry run: every checkpoint of the run, whether its file stays and why. Files that may
+    go: all but the newest `keep_last` and those with a clip kept, rated or used by a track."""
+    done = retention.plan(session, storage, run_id, keep_last)
     return RetentionOut(
-        run_id=done.run_id, keep_last=done.keep_last, dry_run=body.dry_run,
-        freed_bytes=done.freed_bytes,
+        run_id=done.run_id, keep_last=done.keep_last, freed_bytes=done.freed_bytes,
         checkpoints=[
             RetentionDecisionOut(checkpoint_id=d.checkpoint_id, epoch=d.epoch, bytes=d.bytes,
                                  keep=d.keep, reason=d.reason)
             for d in done.decisions
         ],
     )
+
+
+@router.post(
+    "/runs/{run_id}/retention", status_code=202, response_model=JobOut,
+    responses={202: {"description": "queued; Location points at the job"}},
+)
+def apply_retention(
+    run_id: ResourceId,
+    session: SessionDep,
+    queue: QueueDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    body: RetentionIn | None = None,
+) -> JobOut:
+    """Remove what the dry run (GET) lists as going, on a cpu worker. Checkpoint rows, clips,
+    tracks, albums and exports are never touched; only checkpoint files go."""
+    job = retention.request_retention(
+        session, queue, run_id, body or RetentionIn(), idempotency_key=idempotency_key
+    )
+    response.headers["Location"] = job_url(job.id)
+    return JobOut.model_validate(job)

@@ -21,6 +21,7 @@ from app.contract.payloads import (
     ExportPayload,
     GeneratePayload,
     Payload,
+    RetentionPayload,
     RunPayload,
     TitlesPayload,
 )
@@ -54,9 +55,10 @@ COVERS = JobKind("covers", "generate-covers", CPU, CoversPayload)
 EXPORT = JobKind("export", "export-album", CPU, ExportPayload)
 AUTO_ALBUM = JobKind("auto-album", "auto-album", CPU, AutoAlbumPayload)
 ANALYZE = JobKind("analyze", "analyze-clips", CPU, AnalyzePayload)
+RETENTION = JobKind("retention", "apply-retention", CPU, RetentionPayload)
 
 KINDS: Mapping[str, JobKind[Any]] = {
-    k.name: k for k in (RUN, GENERATE, TITLES, COVERS, EXPORT, AUTO_ALBUM, ANALYZE)
+    k.name: k for k in (RUN, GENERATE, TITLES, COVERS, EXPORT, AUTO_ALBUM, ANALYZE, RETENTION)
 }
 # Kinds whose payload may reserve clip indices of a checkpoint (Payload.reservation).
 RESERVING: tuple[JobKind[Any], ...] = (GENERATE, AUTO_ALBUM)

@@ -216,3 +216,12 @@ class AutoAlbumPayload(Payload):
 
     def reservation(self) -> tuple[int, int, int] | None:
         return None if self.generate is None else self.generate.reservation()
+
+
+@dataclass(frozen=True)
+class RetentionPayload(Payload):
+    """Remove the run's checkpoint files that retention lets go (app/services/retention.py):
+    all but the newest `keep_last` and those with a clip kept, rated or used by a track."""
+
+    run_id: int
+    keep_last: int

@@ -20,7 +20,6 @@ class RetentionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     keep_last: int = Field(3, ge=1, le=10_000, description="newest checkpoints always kept")
-    dry_run: bool = Field(True, description="only list what would go (the default)")
 
 
 class RetentionDecisionOut(BaseModel):
@@ -34,6 +33,5 @@ class RetentionDecisionOut(BaseModel):
 class RetentionOut(BaseModel):
     run_id: int
     keep_last: int
-    dry_run: bool
-    freed_bytes: int = Field(description="removed, or that would be on a dry run")
+    freed_bytes: int = Field(description="what removing the checkpoints marked `keep: false` frees")
     checkpoints: list[RetentionDecisionOut]

@@ -6,7 +6,8 @@ kept or rated by the curator, or any of its clips is used by a track (and so may
 Everything else may go. Only the *file* is removed: the Checkpoint row stays (its clips hang on
 it, with ON DELETE CASCADE), so every clip, track, album and export keeps what it points at;
 clip audio is never removed here. `plan` is the dry run; `apply` re-plans inside the same
-transaction and unlinks, so a clip kept in between is respected.
+transaction and unlinks, so a clip kept in between is respected; it runs as a cpu-queue job
+(`request_retention`, worker/retention_runner.py).
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app import jobs
 from app.audio.edl import EditList, EdlError
-from app.catalog import Checkpoint, Clip, Track
+from app.catalog import Checkpoint, Clip, Job, Track
+from app.contract.kinds import RETENTION
+from app.queue import TaskQueue
+from app.schemas.usage import RetentionIn
 from app.services import runs
+from app.services.jobs import scoped_key, submit
+from app.services.plans import retention_payload
 from app.storage import Storage
 
 
@@ -106,3 +113,24 @@ def apply(session: Session, storage: Storage, run_id: int, keep_last: int) -> Re
     for decision in done.removable:
         storage.delete(decision.path)
     return done
+
+
+def request_retention(
+    session: Session,
+    queue: TaskQueue,
+    run_id: int,
+    request: RetentionIn,
+    *,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Queue the retention job of a run (a cpu worker applies it)."""
+    run = runs.get_run(session, run_id)
+    payload = retention_payload(run.id, request)
+    key = scoped_key(f"retention:{run.id}", idempotency_key)
+    project_id = run.project_id
+
+    def create(s: Session) -> Job:
+        return jobs.create_job(s, RETENTION, payload, project_id=project_id, idempotency_key=key)
+
+    job, _ = submit(session, queue, key, create, request=request)
+    return job

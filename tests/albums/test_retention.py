@@ -16,9 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import Checkpoint, Clip
+from app.contract.kinds import RETENTION
+from app.queue import RecordingQueue
 from app.storage import Storage
 from tests.albums.conftest import Worker
 from tests.albums.factories import API, add_run, make_project, make_track, storage_of
+from worker.lease import execute
+from worker.retention_runner import run_retention
 from worker.temp_sweep import sweep_temp
 
 EPOCHS = 5
@@ -42,7 +46,7 @@ def _du(path: Path) -> int:
 
 
 def test_retention_keeps_what_is_used_and_albums_still_export(
-    client: TestClient, worker: Worker, session: Session
+    client: TestClient, worker: Worker, queue: RecordingQueue, session: Session
 ) -> None:
     storage = storage_of(client)
     pid = make_project(client)
@@ -70,8 +74,7 @@ def test_retention_keeps_what_is_used_and_albums_still_export(
     run_usage = client.get(f"{API}/runs/{run_id}/usage").json()
     assert run_usage["disk_bytes"] == _du(media / "projects" / str(pid) / "runs" / str(run_id))
 
-    dry = client.post(f"{API}/runs/{run_id}/retention", json={"keep_last": 1}).json()
-    assert dry["dry_run"] is True
+    dry = client.get(f"{API}/runs/{run_id}/retention", params={"keep_last": 1}).json()
     going = {c["epoch"] for c in dry["checkpoints"] if not c["keep"]}
     assert going == {4}
     reasons = {c["epoch"]: c["reason"] for c in dry["checkpoints"]}
@@ -80,9 +83,13 @@ def test_retention_keeps_what_is_used_and_albums_still_export(
     assert dry["freed_bytes"] == files[4].stat().st_size
     assert all(p.exists() for p in files.values())  # a dry run removes nothing
 
-    done = client.post(f"{API}/runs/{run_id}/retention",
-                       json={"keep_last": 1, "dry_run": False}).json()
-    assert done["freed_bytes"] == dry["freed_bytes"]
+    r = client.post(f"{API}/runs/{run_id}/retention", json={"keep_last": 1})
+    assert r.status_code == 202 and r.headers["location"] == f"{API}/jobs/{r.json()['id']}"
+    assert [s.task for s in queue.sent] == [RETENTION.task]
+    sent = queue.sent.pop()
+    result = execute(worker.rt, "test@retention", sent.job_id, RETENTION, run_retention)
+    assert result == {"removed_epochs": [4], "freed_bytes": dry["freed_bytes"]}
+    assert client.get(f"{API}/jobs/{sent.job_id}").json()["status"] == "succeeded"
     assert {e for e, p in files.items() if not p.exists()} == {4}
     # Rows, clips and their audio all stay; the usage figures follow the disk.
     audio = list(session.scalars(select(Clip.audio_path).where(Clip.run_id == run_id)))
@@ -91,7 +98,7 @@ def test_retention_keeps_what_is_used_and_albums_still_export(
     after = client.get(f"{API}/projects/{pid}/usage").json()
     assert after["disk_bytes"] == _du(media / "projects" / str(pid))
     assert after["bytes"]["checkpoints"] == usage["bytes"]["checkpoints"] - dry["freed_bytes"]
-    again = client.post(f"{API}/runs/{run_id}/retention", json={"keep_last": 1}).json()
+    again = client.get(f"{API}/runs/{run_id}/retention", params={"keep_last": 1}).json()
     assert again["freed_bytes"] == 0  # idempotent
 
     r = client.post(f"{API}/albums/{album_id}/exports", json={"formats": ["flac"]})
@@ -106,8 +113,9 @@ def test_retention_refuses_to_drop_the_newest(client: TestClient, session: Sessi
     pid = make_project(client)
     run_id = add_run(session, storage_of(client), pid, epochs=1, per_epoch=1, seconds=1.0).id
     session.rollback()
-    r = client.post(f"{API}/runs/{run_id}/retention", json={"keep_last": 0})
-    assert r.status_code == 422
+    assert client.post(f"{API}/runs/{run_id}/retention", json={"keep_last": 0}).status_code == 422
+    assert client.get(f"{API}/runs/{run_id}/retention?keep_last=0").status_code == 422
+    assert client.post(f"{API}/runs/999999/retention").status_code == 404
     assert client.get(f"{API}/runs/999999/usage").status_code == 404
     assert client.get(f"{API}/projects/999999/usage").status_code == 404
 

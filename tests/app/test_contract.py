@@ -18,6 +18,7 @@ from app.contract.payloads import (
     ExportPayload,
     GeneratePayload,
     MadeAlbum,
+    RetentionPayload,
     RunPayload,
     SnapshotTrack,
     TitlesPayload,
@@ -47,6 +48,7 @@ EXAMPLES: dict[str, Any] = {
         made=MadeAlbum(export_id=6, album=SNAPSHOT, clip_ids=(1,), notes=("n",)),
     ),
     "analyze": AnalyzePayload(project_id=1, checkpoint_id=4, redo=True, total=9, done=3, after_id=17),
+    "retention": RetentionPayload(run_id=3, keep_last=2),
 }
 
 
