@@ -72,6 +72,9 @@ def test_retention_keeps_what_is_used_and_albums_still_export(
     assert usage["bytes"]["checkpoints"] == sum(p.stat().st_size for p in files.values())
     assert usage["files"]["clips"] == EPOCHS
     run_usage = client.get(f"{API}/runs/{run_id}/usage").json()
+    for page in (f"/runs/{run_id}", f"/projects/{pid}"):  # the run and project pages show it
+        html = client.get(page).text
+        assert "Disk: checkpoints " in html and " on disk" in html, page
     assert run_usage["disk_bytes"] == _du(media / "projects" / str(pid) / "runs" / str(run_id))
 
     dry = client.get(f"{API}/runs/{run_id}/retention", params={"keep_last": 1}).json()
