@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,6 +104,13 @@ def test_the_token_is_required_and_never_logged(web: tuple[str, Path]) -> None:
     assert _get(url + "/api/v1/projects", None) == 401
     assert _get(url + "/api/v1/projects", TOKEN[:-1] + "x") == 401
     assert _get(url + "/api/v1/projects", TOKEN) == 200
+    for given in (TOKEN, TOKEN + "-wrong"):  # the curator's sign-in form, right and wrong
+        form = urllib.parse.urlencode({"token": given, "next": "/projects"}).encode()
+        request = urllib.request.Request(url + "/login", data=form, method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=10).close()
+        except urllib.error.HTTPError as error:
+            assert error.code in (303, 401), error.code
     time.sleep(0.5)  # let uvicorn flush its access log lines
     text = log.read_text()
     assert "GET /api/v1/projects" in text  # the access log is there, and read
