@@ -21,8 +21,12 @@ import time
 import urllib.request
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from app.contract.queues import QUEUES
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -139,17 +143,30 @@ def run_migrate(args: argparse.Namespace) -> int:
 def run_web(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.exposure import exposed_settings
     from app.main import create_app
     from app.migrate import upgrade
     from app.settings import get_settings
 
-    settings = get_settings(data_dir=args.data_dir)
+    # Off loopback, never an open API: the configured token, or one generated and printed.
+    settings = exposed_settings(get_settings(data_dir=args.data_dir), args.host)
     if not args.no_migrate:
         upgrade(settings)
-    logger.info("serving http://%s:%d/api/v1 (catalog: %s)", args.host, args.port,
-                _redacted(settings.database_url))
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    logger.info("serving http://%s:%d/api/v1 (catalog: %s; token: %s)", args.host, args.port,
+                _redacted(settings.database_url),
+                "required" if settings.api_token else "none, loopback only")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, **uvicorn_limits(settings))
     return 0
+
+
+def uvicorn_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn's own limits on slow or greedy clients (the body deadline is app/body_timeout)."""
+    return {
+        "log_level": "info",
+        "h11_max_incomplete_event_size": settings.max_header_bytes,  # request line + headers
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
+        "timeout_graceful_shutdown": WEB_STOP_S,
+    }
 
 
 def run_worker(args: argparse.Namespace) -> int:

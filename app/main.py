@@ -15,6 +15,7 @@ from app.api import accepted, api_router, health, problems
 from app.api.deps import require_token
 from app.api.urls import API_PREFIX
 from app.body_limit import RequestBodyLimit
+from app.body_timeout import BodyReadTimeout
 from app.db import make_engine, read_only_engine, session_factory
 from app.queue import CeleryQueue, TaskQueue
 from app.schemas.common import Problem
@@ -88,5 +89,11 @@ def create_app(settings: Settings, *, queue: TaskQueue | None = None) -> FastAPI
         default_limit=settings.max_body_bytes,
         upload_limit=settings.max_request_bytes,
         upload_paths=UPLOAD_PATHS,
+    )
+    app.add_middleware(  # outermost: the deadline covers every reader of the body
+        BodyReadTimeout,
+        idle_s=settings.body_idle_timeout_s,
+        grace_s=settings.body_grace_s,
+        min_rate_bps=settings.body_min_rate_bps,
     )
     return app

@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(2048 * MB, gt=0)  # one upload request, all files together
     max_body_bytes: int = Field(1 * MB, gt=0)  # any non-upload request body (JSON, titles)
     max_upload_files: int = Field(100, gt=0)  # files in one multipart request
+    # Slow clients (RELIABILITY B19): a request body must keep arriving (no gap longer than
+    # `body_idle_timeout_s`) and, after `body_grace_s`, at `body_min_rate_bps` on average, or
+    # it gets 408 and the connection is closed, so a trickling client cannot hold the server.
+    body_idle_timeout_s: float = Field(30.0, gt=0)
+    body_grace_s: float = Field(10.0, gt=0)
+    body_min_rate_bps: int = Field(1024, gt=0)
+    # uvicorn: the most bytes of an unfinished request head (request line + headers), and how
+    # long an idle keep-alive connection stays open.
+    max_header_bytes: int = Field(16 * 1024, ge=1024)
+    keep_alive_timeout_s: float = Field(5.0, gt=0)
     # Well under Pillow's own bomb threshold (89 MP warns, 179 MP raises) so a project limit,
     # not a process-wide warning filter, is what rejects large images.
     max_image_pixels: int = Field(40_000_000, gt=0, le=89_000_000)

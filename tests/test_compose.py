@@ -104,3 +104,22 @@ def test_the_dockerfile_copies_what_exists() -> None:
     for source in re.findall(r"^COPY (.+) \S+$", text, flags=re.M):
         for path in source.split():
             assert (ROOT / path).exists(), path
+
+
+@pytest.mark.parametrize(("name", "port"), [("web", "WEB_PORT"), ("flower", "FLOWER_PORT")])
+def test_published_ports_bind_loopback_by_default(
+    compose: dict[str, Any], name: str, port: str
+) -> None:
+    (mapping,) = services(compose)[name]["ports"]
+    match = re.fullmatch(r"\$\{[A-Z]+_BIND:-127\.0\.0\.1\}:\$\{(\w+):-\d+\}:\d+", mapping)
+    assert match and match.group(1) == port, mapping
+
+
+def test_the_web_service_off_loopback_is_never_open(compose: dict[str, Any]) -> None:
+    """Inside its container the web service listens on 0.0.0.0: with the compose default (an
+    empty token) it must come up with a token, never open."""
+    from app.exposure import is_loopback
+
+    args = build_parser().parse_args(services(compose)["web"]["command"][1:])
+    assert not is_loopback(args.host)
+    assert Settings(api_token="").api_token is None  # what ${ALBUMBOT_API_TOKEN:-} gives

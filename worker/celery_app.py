@@ -34,6 +34,7 @@ from app.contract.queues import CPU, QUEUES
 from app.settings import Settings, broker_config, ensure_broker_dirs
 from worker.runtime import Runtime
 from worker.sweeper import Sweeper
+from worker.temp_sweep import sweep_temp
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,10 @@ class WorkerState:
 def make_celery(settings: Settings) -> Celery:
     """The worker app for `settings`, with the task modules and process hooks registered."""
     ensure_broker_dirs(settings)
-    tasks = ["worker.tasks", "worker.album_tasks", "worker.analysis_tasks", "worker.radio_tasks"]
+    tasks = [
+        "worker.tasks", "worker.album_tasks", "worker.analysis_tasks", "worker.radio_tasks",
+        "worker.retention_tasks",
+    ]
     app = Celery("albumbot", include=tasks)
     app.conf.update(celery_config(settings))
     state = WorkerState(settings)
@@ -142,6 +146,8 @@ def _connect_signals(app: Celery, state: WorkerState) -> None:
     def on_worker_init(sender: Any = None, **_: Any) -> None:
         if getattr(sender, "app", None) is app:
             state.controller, state.main_pid = sender, os.getpid()
+            # Before any job runs here: what killed writes left in the media temp folder.
+            sweep_temp(state.settings.media_dir / ".tmp")
 
     def on_process_init(sender: Any = None, **_: Any) -> None:
         if os.getpid() == state.main_pid:

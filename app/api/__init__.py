@@ -26,11 +26,12 @@ def api_router() -> APIRouter:
         sources,
         titles,
         tracks,
+        usage,
     )
 
     router = APIRouter()
     # portability before projects (POST /projects/import), cover_backends before covers.
     for module in (portability, projects, sources, runs, clips, files, jobs, health, tracks,
-                   titles, cover_backends, covers, albums, exports, curation, radio):
+                   titles, cover_backends, covers, albums, exports, curation, radio, usage):
         router.include_router(module.router)
     return router

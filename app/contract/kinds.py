@@ -22,6 +22,7 @@ from app.contract.payloads import (
     GeneratePayload,
     Payload,
     RadioPayload,
+    RetentionPayload,
     RunPayload,
     TitlesPayload,
 )
@@ -57,9 +58,11 @@ AUTO_ALBUM = JobKind("auto-album", "auto-album", CPU, AutoAlbumPayload)
 ANALYZE = JobKind("analyze", "analyze-clips", CPU, AnalyzePayload)
 # Never ends by itself: a gpu worker streams until the job is cancelled (worker/radio.py).
 RADIO = JobKind("radio", "radio-stream", GPU, RadioPayload)
+RETENTION = JobKind("retention", "apply-retention", CPU, RetentionPayload)
 
 KINDS: Mapping[str, JobKind[Any]] = {
-    k.name: k for k in (RUN, GENERATE, TITLES, COVERS, EXPORT, AUTO_ALBUM, ANALYZE, RADIO)
+    k.name: k
+    for k in (RUN, GENERATE, TITLES, COVERS, EXPORT, AUTO_ALBUM, ANALYZE, RADIO, RETENTION)
 }
 # Kinds whose payload may reserve clip indices of a checkpoint (Payload.reservation).
 RESERVING: tuple[JobKind[Any], ...] = (GENERATE, AUTO_ALBUM)

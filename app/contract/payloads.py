@@ -247,3 +247,12 @@ class RadioPayload(Payload):
     segment_s: float = 0.25  # one generated block: the unit of the buffer and of pacing
     ahead_s: float = 8.0  # how far the generator runs ahead of the air clock
     keep_s: float = 120.0  # how much audio the buffer keeps behind the air clock ("keep that")
+
+
+@dataclass(frozen=True)
+class RetentionPayload(Payload):
+    """Remove the run's checkpoint files that retention lets go (app/services/retention.py):
+    all but the newest `keep_last` and those with a clip kept, rated or used by a track."""
+
+    run_id: int
+    keep_last: int

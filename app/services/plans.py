@@ -16,6 +16,7 @@ from app.contract.payloads import (
     AutoAlbumPayload,
     CoversPayload,
     GeneratePayload,
+    RetentionPayload,
     TitlesPayload,
 )
 from app.contract.plan import RunPlan
@@ -23,6 +24,7 @@ from app.schemas.albums import AutoAlbumIn
 from app.schemas.covers import CoversGenerateIn
 from app.schemas.runs import GenerateIn, RunConfigIn
 from app.schemas.titles import TitlesGenerateIn
+from app.schemas.usage import RetentionIn
 from app.services.errors import InvalidInput
 from model.config import SampleRNNConfig, TrainConfig, override, preset
 
@@ -156,3 +158,7 @@ def auto_epoch(request: AutoAlbumIn) -> Literal["last", "all"] | int:
 def _given(value: Any, default: Any) -> Any:
     """`value` unless it was left out (None): 0 and 0.0 are values, not "unset"."""
     return default if value is None else value
+
+
+def retention_payload(run_id: int, request: RetentionIn) -> RetentionPayload:
+    return RetentionPayload(run_id=run_id, keep_last=request.keep_last)

@@ -100,6 +100,7 @@ class ProjectContext:
     tracks: list[TrackRow] = doc("songs")
     presets: list[str] = doc("run presets offered")
     page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
+    disk: str = doc("disk used by the project's media, by category", default="")
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class RunContext:
     quality: QualityChart = doc("validation NLL, style distance and flagged share per epoch")
     epochs: list[EpochRow] = doc("one row per checkpoint")
     page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
+    disk: str = doc("disk used by the run's checkpoints and clips", default="")
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import ReadSessionDep, SessionDep
-from app.services import images, projects, runs, sources, tracks
+from app.services import images, projects, runs, sources, tracks, usage
 from app.web.contexts import Crumb, ImageRow, ProjectContext, ProjectsContext, SourceRow
+from app.web.disk import disk_line, storage_of
 from app.web.rendering import render, see_other
 from app.web.rows import project_card, run_row, track_row
 from model.config import preset
@@ -63,6 +64,7 @@ def project_page(project_id: int, request: Request, session: ReadSessionDep) -> 
         tracks=[track_row(t) for t in tracks.list_tracks(session, project_id)],
         presets=["tiny", "paper"],
         page_data={"project_id": project_id, "shapes": preset_shapes()},
+        disk=disk_line(usage.project_usage(session, storage_of(request), project_id)),
     )
     return render(request, "project.html", ctx)
 

@@ -3,6 +3,7 @@ swapped in as training goes on; the project page's form that starts a run."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -11,10 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import QueueDep, ReadSessionDep, SessionDep
 from app.schemas.runs import RunConfigIn
-from app.services import clips, projects, runs
+from app.services import clips, projects, runs, usage
 from app.services.errors import InvalidInput
 from app.web import graphics
 from app.web.contexts import Crumb, EpochRow, RunContext
+from app.web.disk import disk_line, storage_of
 from app.web.quality_chart import quality_chart
 from app.web.rendering import render, see_other
 from app.web.rows import project_card, run_row
@@ -60,7 +62,10 @@ def run_context(session: ReadSessionDep, run_id: int) -> RunContext:
 
 @router.get("/runs/{run_id}")
 def run_page(run_id: int, request: Request, session: ReadSessionDep) -> Response:
-    return render(request, "run.html", run_context(session, run_id))
+    ctx = run_context(session, run_id)
+    # Measured here, not in run_context: the live part is polled and need not walk the folder.
+    disk = disk_line(usage.run_usage(session, storage_of(request), run_id))
+    return render(request, "run.html", replace(ctx, disk=disk))
 
 
 @router.get("/runs/{run_id}/live")

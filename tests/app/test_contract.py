@@ -20,6 +20,7 @@ from app.contract.payloads import (
     MadeAlbum,
     PrimeExcerpt,
     RadioPayload,
+    RetentionPayload,
     RunPayload,
     SnapshotTrack,
     TitlesPayload,
@@ -53,6 +54,7 @@ EXAMPLES: dict[str, Any] = {
         checkpoint_id=4, run_id=2, temperature=0.9, seed=7,
         prime=PrimeExcerpt(key="projects/1/sources/a.wav", start_s=12.5, seconds=2.0, source_id=3),
     ),
+    "retention": RetentionPayload(run_id=3, keep_last=2),
 }
 
 
