@@ -67,3 +67,13 @@ def prime_provenance(prime: PrimeExcerpt) -> dict[str, Any]:
         "prime": {**moment, "start_s": prime.start_s, "seconds": prime.seconds},
         "label": prime.label,
     }
+
+
+def primed_from(provenance: dict[str, Any] | None) -> str | None:
+    """"continued from Track 2 at 1:23" for a primed clip's provenance; None for other clips."""
+    if not provenance or provenance.get("kind") != "prime":
+        return None
+    minutes, seconds = divmod(float(provenance["prime"]["start_s"]), 60)
+    whole = seconds == int(seconds)
+    at = f"{int(minutes)}:" + (f"{seconds:02.0f}" if whole else f"{seconds:04.1f}")
+    return f"continued from {provenance.get('label') or 'an excerpt'} at {at}"
