@@ -67,6 +67,7 @@ class SourceRow:
     duration_s: float = doc("length in seconds")
     sample_rate: int = doc("Hz")
     channels: int = doc("channel count")
+    id: int = doc("source track id (its page: /sources/{id})", default=0)
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ class ClipRow:
     source: SourceMoment | None = doc("closest moment of the album (None without analysis)")
     checkpoint_id: int = doc("the checkpoint it came from (generate more)", default=0)
     temperature: float = doc("sampling temperature it was made with", default=1.0)
+    primed_from: str | None = doc('"continued from X at 1:23" for a primed clip', default=None)
 
     def as_json(self) -> dict[str, Any]:
         """What the page scripts know about a clip."""
@@ -365,6 +367,13 @@ class RadioContext:
                                     default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SourceContext:
+    """source.html: an album track's waveform; "continue from here" primes a generation."""
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    source: SourceRow = doc("the source track")
+    page_data: dict[str, Any] = doc("JSON for the page script: the source, the checkpoints")
+
 # -- template → context -------------------------------------------------------------------------
 
 ALBUM_PAGES: dict[str, type] = {
@@ -386,4 +395,5 @@ PAGES: dict[str, type] = {
     "login.html": LoginContext,
     "radio_start.html": RadioStartContext,
     "radio.html": RadioContext,
+    "source.html": SourceContext,
 }
