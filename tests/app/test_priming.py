@@ -161,3 +161,24 @@ def test_the_clip_api_shows_a_primed_clips_provenance(client: TestClient, album:
     out = client.get(f"{API}/clips/{album['own_clip']}").json()
     assert out["provenance"]["prime"] == {"source_id": 3, "start_s": 83.0, "seconds": 4.0}
     assert out["primed_from"] == "continued from Side A at 1:23"
+
+
+def test_the_source_page_offers_continue_from_here_with_the_projects_epochs(
+    client: TestClient, album: dict[str, Any]
+) -> None:
+    from bs4 import BeautifulSoup
+
+    source, pid = album["source"], album["project"]["id"]
+    project = BeautifulSoup(client.get(f"/projects/{pid}").text, "html.parser")
+    assert project.select_one(f'a[data-source="{source["id"]}"]')["href"] == f"/sources/{source['id']}"
+    r = client.get(f"/sources/{source['id']}")
+    assert r.status_code == 200
+    page = BeautifulSoup(r.text, "html.parser")
+    assert page.select_one("#continue") is not None and page.select_one("#generate-more [data-gm-epoch]")
+    data = json.loads(page.select_one("#page-data").get_text())
+    # Every epoch of the project's runs, newest run first (the clip factory made a second run).
+    runs = [c["run_id"] for c in data["checkpoints"]]
+    assert runs == sorted(runs, reverse=True) and len(runs) == 2
+    assert {"checkpoint_id": album["checkpoint_id"], "run_id": album["run"]["id"], "epoch": 1} in data["checkpoints"]
+    assert data["source"]["audio_url"] == f"{API}/sources/{source['id']}/audio"
+    assert client.get("/sources/9999").status_code == 404
