@@ -17,7 +17,7 @@ export function primeOf(region, what) {
 export function wireContinue(button, { selection, what, target, defaults = {} }) {
   button.addEventListener("click", () => {
     const region = selection();
-    if (!region) return;
+    if (!region || document.getElementById("generate-more")?.open) return; // (C in the dialog)
     openGenerate(target(), defaults, primeOf(region, what));
   });
 }
