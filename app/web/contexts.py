@@ -195,7 +195,7 @@ class ClipRow:
             "rating": self.rating, "kept": self.kept, "tags": self.tags, "notes": self.notes,
             "audio_url": self.audio_url, "peaks_url": self.peaks_url,
             "editor_url": self.editor_url, "label": f"#{self.id} · epoch {self.epoch}",
-            "quality": self.quality,
+            "quality": self.quality, "primed_from": self.primed_from,
             "badges": [{"name": b.name, "reason": b.reason, "hard": b.hard} for b in self.badges],
             "source": None if self.source is None else vars(self.source),
             "checkpoint_id": self.checkpoint_id, "temperature": self.temperature,

@@ -171,4 +171,9 @@ def test_continue_from_a_moment_of_the_album_makes_its_continuation(
     second = get(client, f"/clips/{submit_one(page, seed=22)}")
     assert second["provenance"]["prime"]["clip_id"] == clip_id
     assert second["checkpoint_id"] == checkpoint["id"]
+
+    # The clip browser's inspector says it too, for the newest clip (selected first).
+    page.goto(f"/projects/{trained['pid']}/clips?run={trained['run']['id']}&sort=-created")
+    page.wait_for_selector(f"#clip-{second['id']}.selected")
+    assert f"continued from clip #{clip_id} at 0:00" in page.text_content("#inspector [data-i-quality]")
     assert page.errors == []  # type: ignore[attr-defined]
