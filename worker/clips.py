@@ -112,7 +112,7 @@ def make_clips(
     `settings.generate_batch` streams, and insert their rows. Returns how many were added.
 
     `prime`: audio [samples] at the model's rate that every clip reads first (model.generate's
-    `prime`), recorded as the rows' `provenance`."""
+    `prime`); `provenance`: what each row records of where it came from (the prime's moment)."""
     have = existing_indices(rt, target.checkpoint_id)
     todo = [clip for clip in clips if clip.index not in have]
     if not todo:
