@@ -20,6 +20,7 @@ from app.schemas.titles import TitleOut
 from app.schemas.tracks import TrackOut
 from app.services import albums, covers, exports, titles, tracks
 from app.services import radio as radios
+from app.services.priming import primed_from
 
 # -- clips --------------------------------------------------------------------------------------
 
@@ -32,6 +33,7 @@ def clip_out(clip: Clip) -> ClipOut:
     fields["flag_scores"] = analysis.get("scores")
     fields["style_distance"] = analysis.get("style_distance")
     fields["flags"] = list(clip.flags or [])
+    fields["primed_from"] = primed_from(clip.provenance)
     if clip.closeness:
         source = int(clip.closeness["source_track_id"])
         fields["closeness"] = {**clip.closeness, "source_audio_url": source_audio_url(source)}

@@ -25,8 +25,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import soundfile as sf
 import torch
 
@@ -103,9 +105,14 @@ def make_clips(
     seconds: float,
     temperature: float,
     device: str,
+    prime: npt.NDArray[np.float32] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> int:
     """Generate the clips that are not in the catalog yet, as batches of up to
-    `settings.generate_batch` streams, and insert their rows. Returns how many were added."""
+    `settings.generate_batch` streams, and insert their rows. Returns how many were added.
+
+    `prime`: audio [samples] at the model's rate that every clip reads first (model.generate's
+    `prime`); `provenance`: what each row records of where it came from (the prime's moment)."""
     have = existing_indices(rt, target.checkpoint_id)
     todo = [clip for clip in clips if clip.index not in have]
     if not todo:
@@ -117,9 +124,13 @@ def make_clips(
         for b0 in range(0, len(todo), size):
             lease.check()
             batch = todo[b0 : b0 + size]
-            paths = _generate(rt, lease, model, target, batch, seconds, temperature, device)
+            paths = _generate(
+                rt, lease, model, target, batch, seconds, temperature, device, prime
+            )
             for clip, path in zip(batch, paths, strict=True):
-                added += _store(rt, lease, target, clip, temperature, path, model.cfg.sample_rate)
+                added += _store(
+                    rt, lease, target, clip, temperature, path, model.cfg.sample_rate, provenance
+                )
     queue_checkpoint_analysis(rt, lease, target.project_id, target.checkpoint_id)  # cpu queue
     return added
 
@@ -133,6 +144,7 @@ def _generate(
     seconds: float,
     temperature: float,
     device: str,
+    prime: npt.NDArray[np.float32] | None,
 ) -> list[Path]:
     """Write the batch's clips to their storage paths, streaming them block by block."""
     paths = [
@@ -151,6 +163,7 @@ def _generate(
             seconds=seconds,
             temperature=temperature,
             device=device,
+            prime=prime,
             on_block=on_block,
             keep=False,
             fused=rt.settings.generate_fused and device.startswith("cuda"),
@@ -166,6 +179,7 @@ def _store(
     temperature: float,
     path: Path,
     sample_rate: int,
+    provenance: dict[str, Any] | None,
 ) -> int:
     """Peaks and features from the written file, then the row. Returns 1 if the row is new."""
     audio, sr = sf.read(str(path), dtype="float32")
@@ -194,6 +208,7 @@ def _store(
         peak_dbfs=features.peak_dbfs,
         silence_ratio=features.silence_ratio,
         clipping=features.clipping,
+        provenance=provenance,
     )
     with lease.fenced() as session:
         clip_id = training.record_clip(session, record)

@@ -26,17 +26,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.contract.payloads import PrimeExcerpt, RadioPayload
+from app.contract.payloads import RadioPayload
 from app.radio.buffer import Generation, Head, RadioBuffer, radio_key
 from app.services import training
-from model.audio import decode
 from model.checkpoint import load_model
 from model.generate import generate_blocks
-from model.preprocess import remove_dc, resample, to_mono
 from worker.clips import derive_seed, torch_threads
 from worker.errors import JobError
 from worker.lease import Lease, Stopped
 from worker.mp3_encoder import Mp3Encoder
+from worker.priming import load_prime
 from worker.runners import device
 from worker.runtime import Runtime
 
@@ -63,7 +62,9 @@ def run_radio(rt: Runtime, lease: Lease, payload: RadioPayload) -> dict[str, Any
         before = buffer.head()
         if before is None:
             number, first_segment, reason = 0, 0, "started"
-            prime = _prime(rt, payload.prime, sr) if payload.prime is not None else None
+            prime: npt.NDArray[np.float32] | None = None
+            if payload.prime is not None:
+                prime = load_prime(rt.storage, payload.prime, sr, model.cfg.lookback)
             seed = payload.seed
         else:
             number, first_segment = len(before.generations), before.next
@@ -166,15 +167,3 @@ def _wait_for_air(lease: Lease, head: Head) -> None:
 
 def _to_pcm(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
     return np.clip(np.round(audio * 32767.0), -32768, 32767).astype(np.int16)
-
-
-def _prime(rt: Runtime, prime: PrimeExcerpt, sr: int) -> npt.NDArray[np.float32]:
-    """The excerpt the first generator reads before it starts (mono, the model's rate)."""
-    audio, file_sr = decode(rt.storage.path(prime.key))
-    mono = remove_dc(to_mono(audio))
-    mono = resample(mono, file_sr, sr) if file_sr != sr else mono
-    a = int(prime.start_s * sr)
-    excerpt = mono[a : a + int(prime.seconds * sr)]
-    if excerpt.shape[0] < 64:
-        raise JobError(f"the prime excerpt at {prime.start_s:g} s holds no audio")
-    return excerpt.astype(np.float32)

@@ -27,6 +27,7 @@ import torch
 from app import jobs
 from app.contract.payloads import GeneratePayload, Payload, RunPayload
 from app.services import training
+from app.services.priming import prime_provenance
 from app.services.training import EpochRecord, RunSpec
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.train import EpochResult, Progress, checkpoint_path, train
@@ -34,6 +35,7 @@ from worker.clips import ClipTarget, make_clips, plan, torch_threads
 from worker.datasets import ensure_dataset
 from worker.errors import JobError
 from worker.lease import Lease, Stopped
+from worker.priming import load_prime
 from worker.runtime import Runtime
 from worker.training_group import threads_per_rank, training_devices, training_group
 
@@ -184,7 +186,12 @@ def generate_clips(
                 session, job_id=lease.job_id, source=source, n=spec.n
             )
             jobs.set_payload(session, lease.job_id, record(replace(spec, first_index=first)))
-    lease.report(message=f"generating {spec.n} clips from epoch {source.epoch}")
+    prime = None
+    if spec.prime is not None:  # the same excerpt for every clip, decoded once
+        lookback = source.plan.model.lookback
+        prime = load_prime(rt.storage, spec.prime, source.plan.sample_rate, lookback)
+    lease.report(message=f"generating {spec.n} clips from epoch {source.epoch}"
+                 + (f", continued from {spec.prime.label}" if spec.prime else ""))
     make_clips(
         rt,
         lease,
@@ -193,6 +200,8 @@ def generate_clips(
         seconds=spec.seconds,
         temperature=spec.temperature,
         device=device(),
+        prime=prime,
+        provenance=None if spec.prime is None else prime_provenance(spec.prime),
     )
     with rt.reading() as session:
         ids = training.clip_ids_of(session, source.id, first, spec.n)

@@ -94,7 +94,8 @@ def generate_clips(
     """Generate `n` more clips of `seconds` from this checkpoint on a gpu worker. Without
     `seed` every request draws a fresh one; an explicit seed this checkpoint has already seen
     comes back with a warning (clips are seeded by the seed and their new index, so they are
-    new clips, not the earlier ones again)."""
+    new clips, not the earlier ones again). With `prime`, every clip first reads that excerpt of
+    a source track or clip and continues from its end; the clip's provenance records it."""
     job = runs.generate_clips(session, queue, checkpoint_id, body, idempotency_key=idempotency_key)
     response.headers["Location"] = job_url(job.id)
     seed = int(job.payload["seed"])

@@ -43,11 +43,29 @@ class RunPayload(Payload):
 
 
 @dataclass(frozen=True)
+class PrimeExcerpt:
+    """A moment of the album (a source track) or of a clip that the generator reads first: its
+    storage key, and `seconds` of it from `start_s`. The service resolves the ids to the key
+    (app/services/priming.py); `label` names the moment for people ("Track 2", "clip #7")."""
+
+    key: str
+    start_s: float
+    seconds: float
+    source_id: int | None = None
+    clip_id: int | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class GeneratePayload(Payload):
     """`n` more clips of `seconds` from one checkpoint. `temperature` 0 samples greedily.
 
     `first_index` is the worker's reservation of clip indices `first_index .. + n - 1`, written
     before the first clip so that a redelivered job makes the very same clips.
+
+    `prime`: every clip first reads that excerpt, then continues from its end (issue 10). It
+    came later, with a default, so stored payloads still decode and VERSION stays 1 (see
+    AlbumSnapshot for why that is the compatible way).
     """
 
     checkpoint_id: int
@@ -57,6 +75,7 @@ class GeneratePayload(Payload):
     temperature: float
     seed: int
     first_index: int | None = None
+    prime: PrimeExcerpt | None = None
 
     def reservation(self) -> tuple[int, int, int] | None:
         if self.first_index is None:
@@ -216,18 +235,6 @@ class AutoAlbumPayload(Payload):
 
     def reservation(self) -> tuple[int, int, int] | None:
         return None if self.generate is None else self.generate.reservation()
-
-
-@dataclass(frozen=True)
-class PrimeExcerpt:
-    """A moment of the album (a source track) or of a clip that the generator reads first: its
-    storage key, and `seconds` of it from `start_s`. The service resolves the ids to the key."""
-
-    key: str
-    start_s: float
-    seconds: float
-    source_id: int | None = None
-    clip_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,12 @@ class ClipOut(Out):
     tags: list[str]
     notes: str
     provenance: dict[str, Any] | None = Field(
-        None, description="where a kept excerpt came from (radio, checkpoint, seed, offset_s); "
-        "null for clips generated from their own seed"
+        None, description="where a kept excerpt came from (kind radio: radio, checkpoint, seed, "
+        "offset_s), or the moment a primed clip continues (kind prime: prime {source_id | "
+        "clip_id, start_s, seconds}, label); null for clips generated from their own seed alone"
+    )
+    primed_from: str | None = Field(
+        None, description='a primed clip\'s moment in words: "continued from Track 2 at 1:23"'
     )
     audio_url: str
     peaks_url: str | None

@@ -8,23 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas.jobs import JobStatus
-
-
-class PrimeIn(BaseModel):
-    """A moment to continue from: `seconds` of a source track or a clip from `start_s`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    source_id: int | None = Field(None, ge=0, le=2**31 - 1)
-    clip_id: int | None = Field(None, ge=0, le=2**31 - 1)
-    start_s: float = Field(0.0, ge=0)
-    seconds: float = Field(2.0, gt=0, le=30)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> PrimeIn:
-        if (self.source_id is None) == (self.clip_id is None):
-            raise ValueError("give exactly one of source_id and clip_id")
-        return self
+from app.schemas.priming import PrimeIn
 
 
 class RadioIn(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.common import Out
 from app.schemas.jobs import JobOut, JobStatus
+from app.schemas.priming import PrimeIn
 
 
 class RunConfigIn(BaseModel):
@@ -82,6 +83,9 @@ class GenerateIn(BaseModel):
     seconds: float = Field(10.0, gt=0, le=600)
     temperature: float = Field(1.0, ge=0, le=10, description="0 samples greedily")
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="default: a random seed")
+    prime: PrimeIn | None = Field(
+        None, description="continue from this moment: every clip first reads the excerpt"
+    )
 
 
 class GenerateAccepted(JobOut):

@@ -16,6 +16,7 @@ from app.contract.payloads import (
     AutoAlbumPayload,
     CoversPayload,
     GeneratePayload,
+    PrimeExcerpt,
     RetentionPayload,
     TitlesPayload,
 )
@@ -80,7 +81,10 @@ def run_plan(cfg: RunConfigIn) -> RunPlan:
     )
 
 
-def generate_payload(checkpoint_id: int, run_id: int, request: GenerateIn) -> GeneratePayload:
+def generate_payload(
+    checkpoint_id: int, run_id: int, request: GenerateIn, prime: PrimeExcerpt | None = None
+) -> GeneratePayload:
+    """`prime`: the request's excerpt, resolved by app/services/priming.py."""
     return GeneratePayload(
         checkpoint_id=checkpoint_id,
         run_id=run_id,
@@ -88,6 +92,7 @@ def generate_payload(checkpoint_id: int, run_id: int, request: GenerateIn) -> Ge
         seconds=request.seconds,
         temperature=request.temperature,
         seed=request.seed if request.seed is not None else fresh_seed(),
+        prime=prime,
     )
 
 

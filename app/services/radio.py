@@ -14,15 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import jobs
-from app.catalog import Checkpoint, Clip, Job, Run, SourceTrack
+from app.catalog import Checkpoint, Job, Run
 from app.contract.kinds import RADIO
-from app.contract.payloads import PrimeExcerpt, RadioPayload
+from app.contract.payloads import RadioPayload
 from app.queue import TaskQueue
 from app.radio.buffer import Head, RadioBuffer, radio_key
-from app.schemas.radio import PrimeIn, RadioIn
-from app.services.errors import Conflict, InvalidInput, NotFound
+from app.schemas.radio import RadioIn
+from app.services.errors import Conflict, NotFound
 from app.services.jobs import cancel_job, scoped_key, submit
 from app.services.plans import fresh_seed
+from app.services.priming import resolve_prime
 from app.storage import Storage
 
 LIVE = ("queued", "running")
@@ -58,7 +59,7 @@ def start_radio(
     if run is None:
         raise NotFound("run", run_id)
     checkpoint = _checkpoint(session, run, request.epoch)
-    prime = _prime(session, run.project_id, request.prime) if request.prime else None
+    prime = resolve_prime(session, run, request.prime) if request.prime else None
     payload = RadioPayload(
         checkpoint_id=checkpoint.id, run_id=run.id, temperature=request.temperature,
         seed=request.seed if request.seed is not None else fresh_seed(), prime=prime,
@@ -115,25 +116,3 @@ def _checkpoint(session: Session, run: Run, epoch: int | str) -> Checkpoint:
     if found is None:
         raise NotFound("checkpoint of epoch", epoch)
     return found
-
-
-def _prime(session: Session, project_id: int, prime: PrimeIn) -> PrimeExcerpt:
-    """The excerpt as a storage key; the source or clip must belong to the run's project."""
-    if prime.source_id is not None:
-        source = session.get(SourceTrack, prime.source_id)
-        if source is None or source.project_id != project_id:
-            raise NotFound("source", prime.source_id)
-        key, length = source.path, source.duration_s
-    else:
-        clip = session.get(Clip, prime.clip_id)
-        if clip is None or clip.project_id != project_id:
-            raise NotFound("clip", prime.clip_id)
-        key, length = clip.audio_path, clip.duration_s
-    if prime.start_s >= length:
-        raise InvalidInput(
-            f"the prime starts at {prime.start_s:g} s, after the end ({length:.1f} s)"
-        )
-    return PrimeExcerpt(
-        key=key, start_s=prime.start_s, seconds=prime.seconds,
-        source_id=prime.source_id, clip_id=prime.clip_id,
-    )

@@ -19,6 +19,7 @@ from app.schemas.runs import GenerateIn, RunConfigIn
 from app.services.errors import Conflict, NotFound
 from app.services.jobs import cancel_job, scoped_key, submit
 from app.services.plans import generate_payload, run_plan
+from app.services.priming import resolve_prime
 from app.services.projects import get_project
 
 
@@ -118,13 +119,15 @@ def generate_clips(
     *,
     idempotency_key: str | None = None,
 ) -> Job:
-    """Queue a generate job: `n` more clips from one checkpoint."""
+    """Queue a generate job: `n` more clips from one checkpoint, each first reading
+    `request.prime` when given."""
     checkpoint = session.get(Checkpoint, checkpoint_id)
     if checkpoint is None:
         raise NotFound("checkpoint", checkpoint_id)
+    prime = resolve_prime(session, checkpoint.run, request.prime) if request.prime else None
     key = scoped_key(f"generate:{checkpoint_id}", idempotency_key)
     # A fixed seed in the payload makes a redelivered task produce the very same clips.
-    payload = generate_payload(checkpoint_id, checkpoint.run_id, request)
+    payload = generate_payload(checkpoint_id, checkpoint.run_id, request, prime)
 
     def create(s: Session) -> Job:
         return jobs.create_job(

@@ -102,6 +102,7 @@ class ClipRecord:
     peak_dbfs: float | None
     silence_ratio: float | None
     clipping: float | None
+    provenance: dict[str, Any] | None = None  # a primed clip's moment (app/services/priming.py)
 
 
 def load_run(session: Session, run_id: int) -> RunSpec:

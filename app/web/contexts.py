@@ -67,6 +67,7 @@ class SourceRow:
     duration_s: float = doc("length in seconds")
     sample_rate: int = doc("Hz")
     channels: int = doc("channel count")
+    id: int = doc("source track id (its page: /sources/{id})", default=0)
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ class ClipRow:
     source: SourceMoment | None = doc("closest moment of the album (None without analysis)")
     checkpoint_id: int = doc("the checkpoint it came from (generate more)", default=0)
     temperature: float = doc("sampling temperature it was made with", default=1.0)
+    primed_from: str | None = doc('"continued from X at 1:23" for a primed clip', default=None)
 
     def as_json(self) -> dict[str, Any]:
         """What the page scripts know about a clip."""
@@ -193,7 +195,7 @@ class ClipRow:
             "rating": self.rating, "kept": self.kept, "tags": self.tags, "notes": self.notes,
             "audio_url": self.audio_url, "peaks_url": self.peaks_url,
             "editor_url": self.editor_url, "label": f"#{self.id} · epoch {self.epoch}",
-            "quality": self.quality,
+            "quality": self.quality, "primed_from": self.primed_from,
             "badges": [{"name": b.name, "reason": b.reason, "hard": b.hard} for b in self.badges],
             "source": None if self.source is None else vars(self.source),
             "checkpoint_id": self.checkpoint_id, "temperature": self.temperature,
@@ -365,6 +367,13 @@ class RadioContext:
                                     default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SourceContext:
+    """source.html: an album track's waveform; "continue from here" primes a generation."""
+    crumbs: list[Crumb] = doc("breadcrumb trail")
+    source: SourceRow = doc("the source track")
+    page_data: dict[str, Any] = doc("JSON for the page script: the source, the checkpoints")
+
 # -- template → context -------------------------------------------------------------------------
 
 ALBUM_PAGES: dict[str, type] = {
@@ -386,4 +395,5 @@ PAGES: dict[str, type] = {
     "login.html": LoginContext,
     "radio_start.html": RadioStartContext,
     "radio.html": RadioContext,
+    "source.html": SourceContext,
 }

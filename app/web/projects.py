@@ -10,7 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import ReadSessionDep, SessionDep
 from app.services import images, projects, runs, sources, tracks, usage
-from app.web.contexts import Crumb, ImageRow, ProjectContext, ProjectsContext, SourceRow
+from app.web.contexts import (
+    Crumb,
+    ImageRow,
+    ProjectContext,
+    ProjectsContext,
+    SourceContext,
+    SourceRow,
+)
 from app.web.disk import disk_line, storage_of
 from app.web.rendering import render, see_other
 from app.web.rows import project_card, run_row, track_row
@@ -52,7 +59,7 @@ def project_page(project_id: int, request: Request, session: ReadSessionDep) -> 
         crumbs=[Crumb("Projects", "/projects"), Crumb(project.name)],
         project=project_card(session, project),
         sources=[
-            SourceRow(s.display_name, s.format, s.duration_s, s.sample_rate, s.channels)
+            SourceRow(s.display_name, s.format, s.duration_s, s.sample_rate, s.channels, s.id)
             for s in sources.list_sources(session, project_id)
         ],
         titles=projects.list_titles(session, project_id),
@@ -67,6 +74,29 @@ def project_page(project_id: int, request: Request, session: ReadSessionDep) -> 
         disk=disk_line(usage.project_usage(session, storage_of(request), project_id)),
     )
     return render(request, "project.html", ctx)
+
+
+@router.get("/sources/{source_id}")
+def source_page(source_id: int, request: Request, session: ReadSessionDep) -> Response:
+    """A source track's waveform: select a moment, "continue from here" with any checkpoint."""
+    s = sources.get_source(session, source_id)
+    project = projects.get_project(session, s.project_id)
+    checkpoints = [
+        {"checkpoint_id": c.id, "run_id": r.id, "epoch": c.epoch}
+        for r in reversed(runs.list_runs(session, project.id))
+        for c in sorted(r.checkpoints, key=lambda c: -c.epoch)
+    ]
+    row = SourceRow(s.display_name, s.format, s.duration_s, s.sample_rate, s.channels, s.id)
+    return render(request, "source.html", SourceContext(
+        crumbs=[Crumb("Projects", "/projects"), Crumb(project.name, f"/projects/{project.id}"),
+                Crumb(s.display_name)],
+        source=row,
+        page_data={
+            "project_id": project.id, "checkpoints": checkpoints,
+            "source": {"id": s.id, "name": s.display_name, "duration_s": s.duration_s,
+                       "sample_rate": s.sample_rate, "audio_url": f"/api/v1/sources/{s.id}/audio"},
+        },
+    ))
 
 
 def preset_shapes() -> dict[str, dict[str, object]]:

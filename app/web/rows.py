@@ -93,4 +93,5 @@ def clip_row(clip: Clip, storage: Storage, nll: NllByEpoch) -> ClipRow:
         audio_url=out.audio_url, peaks_url=out.peaks_url, editor_url=f"/clips/{clip.id}",
         badges=clip_badges(clip), quality=clip.quality, source=source_moment(out),
         checkpoint_id=clip.checkpoint_id, temperature=clip.temperature,
+        primed_from=out.primed_from,
     )

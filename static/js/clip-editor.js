@@ -11,6 +11,7 @@ import { Player, matchGain } from "./audition.js";
 import { Curation } from "./curation.js";
 import { fmtTime, onKeys, pageData, toast } from "./keys.js";
 import { SourceAB } from "./source-ab.js";
+import { wireContinue } from "./prime-action.js";
 
 const data = pageData();
 const clip = data.clip;
@@ -99,6 +100,7 @@ async function snapSelection() {
 function showSelection() {
   const r = selection;
   $("send").disabled = !r;
+  $("continue").disabled = !r;
   if (!r) { $("selection").textContent = "Drag on the waveform to select a section."; return; }
   const s = (t) => Math.round(t * sr);
   $("selection").textContent =
@@ -261,6 +263,12 @@ async function send() {
   }
 }
 $("send").addEventListener("click", send);
+wireContinue($("continue"), {
+  selection: () => selection,
+  what: { clip_id: clip.id, label: `clip #${clip.id}`, audio_url: clip.audio_url },
+  target: () => ({ checkpointId: clip.checkpoint_id, epoch: clip.epoch, runId: clip.run_id, projectId: data.project_id }),
+  defaults: { temperature: clip.temperature },
+});
 
 // -- keys ----------------------------------------------------------------------------------------
 onKeys((e) => {
@@ -294,6 +302,7 @@ onKeys((e) => {
   if (key === "[") { stepRate(-1); return true; }
   if (key === "]") { stepRate(1); return true; }
   if (key === "Enter") { send(); return true; }
+  if ((key === "c" || key === "C") && selection) { $("continue").click(); return true; }
   if (key === "z" || key === "Z") { zoomToSelection(); return true; }
   if (key === "0") { ws.zoom(0); return true; }
   if (key === "+" || key === "=") { zoomBy(2); return true; }

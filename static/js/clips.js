@@ -54,8 +54,9 @@ function select(id, { play = false, keepOther = false } = {}) {
 
 /** The selected clip's quality and the reasons of its flags. */
 function showFlags(clip) {
-  inspector.querySelector("[data-i-quality]").textContent = clip.quality == null
-    ? "not analysed yet" : `quality ${Math.round(clip.quality * 100)} of 100`;
+  inspector.querySelector("[data-i-quality]").textContent = (clip.quality == null
+    ? "not analysed yet" : `quality ${Math.round(clip.quality * 100)} of 100`)
+    + (clip.primed_from ? ` · ${clip.primed_from}` : ""); // a primed clip's moment
   inspector.querySelector("[data-i-flags]").replaceChildren(...clip.badges.map((b) => {
     const li = document.createElement("li");
     const name = document.createElement("strong");

@@ -141,7 +141,7 @@ def test_checkpoints_and_generate(client: TestClient, queue: RecordingQueue, pid
     assert r.headers["location"] == f"{API}/jobs/{job['id']}"
     assert job["kind"] == "generate" and job["payload"] == {
         "v": 1, "checkpoint_id": ck_id, "run_id": run["id"], "n": 3, "seconds": 5.0,
-        "temperature": 0.9, "seed": 7, "first_index": None,
+        "temperature": 0.9, "seed": 7, "first_index": None, "prime": None,
     }
     assert queue.sent[-1] == Sent("generate-clips", job["id"], "gpu")
     r = client.post(f"{API}/checkpoints/{ck_id}/generate", json={"n": 2})
