@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import ReadSessionDep, ResourceId, SessionDep, StorageDep
+from app.api.deps import CursorQuery, ReadSessionDep, ResourceId, SessionDep, StorageDep
 from app.schemas.common import Page
 from app.schemas.projects import ProjectCreate, ProjectOut, ProjectUpdate
 from app.services import projects
@@ -26,7 +26,7 @@ def create_project(body: ProjectCreate, session: SessionDep, response: Response)
 @router.get("", response_model=Page[ProjectOut])
 def list_projects(
     session: ReadSessionDep,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[ProjectOut]:
     rows, next_cursor = projects.list_projects(session, cursor=cursor, limit=limit)

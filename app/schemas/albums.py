@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,7 +20,11 @@ class AlbumTrackIn(BaseModel):
     """One slot of the track list. The join (`gap_ms` of silence, or a `crossfade_ms` overlap
     into the next track) applies after this track; the last track's join is ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    # `_one_join` in JSON Schema: not both a gap and a crossfade.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"not": {
+        "properties": {"gap_ms": {"type": "integer"}, "crossfade_ms": {"type": "integer"}},
+        "required": ["gap_ms", "crossfade_ms"],
+    }})
 
     track_id: int
     title: str = Field("", max_length=500)
@@ -42,7 +46,11 @@ class AlbumIn(BaseModel):
     """Body of `POST /projects/{id}/albums` and `PUT /albums/{id}` (the whole album: metadata
     left out is cleared). Every metadata field is written into the exported files' tags."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The part of `_disc_in_set` JSON Schema can state: a disc_total needs a disc_number.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"disc_total": {"type": "integer"}}, "required": ["disc_total"]},
+        "then": {"properties": {"disc_number": {"type": "integer"}}, "required": ["disc_number"]},
+    })
 
     title: str = Field(min_length=1, max_length=300)
     artist: str = Field(min_length=1, max_length=300, description="the band's new name")
@@ -115,6 +123,18 @@ class AlbumCheckOut(BaseModel):
     )
 
 
+def _when_mode(mode: str, epoch: dict[str, object]) -> dict[str, object]:
+    then = {"properties": {"epoch": epoch}}
+    return {"if": {"properties": {"mode": {"const": mode}}, "required": ["mode"]}, "then": then}
+
+
+# `_epoch_fits_mode` in JSON Schema: mode epochs takes no epoch (or "all"), generate not "all".
+_EPOCH_FITS_MODE = {"allOf": [
+    _when_mode("epochs", {"enum": [None, "all"]}),
+    _when_mode("generate", {"not": {"const": "all"}}),
+]}
+
+
 class AutoAlbumIn(BaseModel):
     """Body of `POST /projects/{id}/albums/auto`: the paper's fully automated album.
 
@@ -128,7 +148,7 @@ class AutoAlbumIn(BaseModel):
     such a hard flag too, unless `include_flagged`. Same seed and catalog → same album.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_EPOCH_FITS_MODE)
 
     mode: Literal["clips", "generate", "epochs", "best"] = "clips"
     tracks: int = Field(8, ge=1, le=30)
@@ -136,7 +156,7 @@ class AutoAlbumIn(BaseModel):
         None, ge=1, le=1800,
         description="track length; default: whole clips (clips), 240 (generate), 30 (epochs)",
     )
-    epoch: Literal["last", "all"] | int | None = Field(
+    epoch: Literal["last", "all"] | Annotated[int, Field(ge=1)] | None = Field(
         None, description="last | all | an epoch number; default: all for epochs and best, "
         "else last"
     )
@@ -156,8 +176,6 @@ class AutoAlbumIn(BaseModel):
 
     @model_validator(mode="after")
     def _epoch_fits_mode(self) -> AutoAlbumIn:
-        if isinstance(self.epoch, int) and self.epoch < 1:
-            raise ValueError("epoch numbers start at 1")
         if self.mode == "epochs" and self.epoch not in (None, "all"):
             raise ValueError("mode epochs takes one excerpt of every epoch; leave epoch out")
         if self.mode == "generate" and self.epoch == "all":

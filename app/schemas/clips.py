@@ -121,4 +121,7 @@ class AnalysisIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    redo: bool = Field(False, description="also clips the current analysis has already seen")
+    # strict: the schema says boolean, so 0 or "no" are refused rather than read as false
+    redo: bool = Field(
+        False, strict=True, description="also clips the current analysis has already seen"
+    )

@@ -7,6 +7,9 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+# The largest integer a JSON number carries exactly in most clients (doubles): a bound of 2**63-1
+# reads as 2**63 there, so schema tools drew seeds past it that the API then refused.
+MAX_EXACT_INT = 2**53 - 1
 
 
 class Page(BaseModel, Generic[T]):

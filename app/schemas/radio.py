@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -13,7 +13,11 @@ from app.schemas.jobs import JobStatus
 class PrimeIn(BaseModel):
     """A moment to continue from: `seconds` of a source track or a clip from `start_s`."""
 
-    model_config = ConfigDict(extra="forbid")
+    # `_one_source` in JSON Schema: exactly one of the two ids is a number.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"properties": {name: {"type": "integer"}}, "required": [name]}
+        for name in ("source_id", "clip_id")
+    ]})
 
     source_id: int | None = Field(None, ge=0, le=2**31 - 1)
     clip_id: int | None = Field(None, ge=0, le=2**31 - 1)
@@ -32,7 +36,9 @@ class RadioIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    epoch: int | Literal["last"] = Field("last", description="the checkpoint's epoch")
+    epoch: Annotated[int, Field(ge=1)] | Literal["last"] = Field(
+        "last", description="the checkpoint's epoch"
+    )
     temperature: float = Field(1.0, ge=0, le=10, description="0 samples greedily")
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="default: a random seed")
     prime: PrimeIn | None = None
@@ -40,12 +46,6 @@ class RadioIn(BaseModel):
     keep_s: float = Field(
         120.0, ge=10, le=1800, description="audio kept behind the air clock, for 'keep that'"
     )
-
-    @model_validator(mode="after")
-    def _epoch(self) -> RadioIn:
-        if isinstance(self.epoch, int) and self.epoch < 1:
-            raise ValueError("epoch must be >= 1 or \"last\"")
-        return self
 
 
 class GenerationOut(BaseModel):

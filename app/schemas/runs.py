@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.common import Out
+from app.schemas.common import MAX_EXACT_INT, Out
 from app.schemas.jobs import JobOut, JobStatus
 
 
@@ -29,7 +29,7 @@ class RunConfigIn(BaseModel):
     )
     sample_rate: Literal[16000, 32000] | None = Field(None, description="Hz")
     chunks: int | None = Field(None, ge=1, le=1_000_000, description="dataset chunks (8 s each)")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    seed: int | None = Field(None, ge=0, le=MAX_EXACT_INT)
     gpus: Annotated[int, Field(ge=1, le=1024)] | Literal["all"] | None = Field(
         None,
         description="data-parallel ranks (GPUs) to train on, or \"all\" the worker has; "
@@ -81,7 +81,7 @@ class GenerateIn(BaseModel):
     n: int = Field(4, ge=1, le=256, description="number of clips")
     seconds: float = Field(10.0, gt=0, le=600)
     temperature: float = Field(1.0, ge=0, le=10, description="0 samples greedily")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="default: a random seed")
+    seed: int | None = Field(None, ge=0, le=MAX_EXACT_INT, description="default: a random seed")
 
 
 class GenerateAccepted(JobOut):
