@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import CursorQuery, ReadSessionDep, ResourceId, SessionDep, StorageDep
+from app.api.links import PROJECT_LINKS
 from app.schemas.common import Page
 from app.schemas.projects import ProjectCreate, ProjectOut, ProjectUpdate
 from app.services import projects
@@ -14,7 +15,10 @@ from app.services import projects
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
-@router.post("", status_code=201, response_model=ProjectOut)
+@router.post(
+    "", status_code=201, response_model=ProjectOut,
+    responses={201: {"description": "created", "links": PROJECT_LINKS}},
+)
 def create_project(body: ProjectCreate, session: SessionDep, response: Response) -> ProjectOut:
     project = projects.create_project(
         session, name=body.name, artist=body.artist, description=body.description

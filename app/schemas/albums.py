@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from app.schemas.common import Out
 from app.schemas.exports import ExportFormat, flac_only
@@ -123,13 +124,13 @@ class AlbumCheckOut(BaseModel):
     )
 
 
-def _when_mode(mode: str, epoch: dict[str, object]) -> dict[str, object]:
-    then = {"properties": {"epoch": epoch}}
+def _when_mode(mode: str, epoch: JsonDict) -> JsonDict:
+    then: JsonDict = {"properties": {"epoch": epoch}}
     return {"if": {"properties": {"mode": {"const": mode}}, "required": ["mode"]}, "then": then}
 
 
 # `_epoch_fits_mode` in JSON Schema: mode epochs takes no epoch (or "all"), generate not "all".
-_EPOCH_FITS_MODE = {"allOf": [
+_EPOCH_FITS_MODE: JsonDict = {"allOf": [
     _when_mode("epochs", {"enum": [None, "all"]}),
     _when_mode("generate", {"not": {"const": "all"}}),
 ]}

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from app.schemas.clips import ClipOut, Tag
 
 MAX_BATCH = 1000
 ClipId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # catalog ids are 32-bit on PostgreSQL
 _EDITS = ("rating", "kept", "add_tags", "remove_tags")
-_ANY_EDIT = {"anyOf": [{"required": [name]} for name in _EDITS]}
-_IS_DELETE = {"properties": {"delete": {"const": True}}, "required": ["delete"]}
+_ANY_EDIT: JsonDict = {"anyOf": [{"required": [name]} for name in _EDITS]}
+_IS_DELETE: JsonDict = {"properties": {"delete": {"const": True}}, "required": ["delete"]}
 # `_one_kind_of_change` in JSON Schema, so a body the schema admits is one the API takes:
 # a delete carries no edit, anything else at least one; dry_run only with delete.
-_ONE_KIND_OF_CHANGE = {
+_ONE_KIND_OF_CHANGE: JsonDict = {
     "allOf": [
         {"if": _IS_DELETE, "then": {"not": _ANY_EDIT}, "else": _ANY_EDIT},
         {

@@ -42,6 +42,11 @@ NOT_APPLICABLE: dict[str, tuple[CheckFunction, str]] = {
     # Which cover backends can run is this install's state (GET /covers/backends says), not
     # the schema's: one that cannot is a 422 naming the reason, as documented.
     f"POST {API}/projects/{{project_id}}/covers/generate": (positive_data_acceptance, "install"),
+    # model/train override the engine's dataclasses (model/config.py): names, types and ranges
+    # are theirs, checked by them, and a wrong one is a 422 naming it.
+    f"POST {API}/projects/{{project_id}}/runs": (positive_data_acceptance, "engine config"),
+    # The ids must be clips of this project: catalog state, answered 422 with the bad ids.
+    f"POST {API}/projects/{{project_id}}/clips/batch": (positive_data_acceptance, "catalog"),
 }
 
 # The sort a cursor of each list operation belongs to when the request names none.
@@ -51,11 +56,19 @@ _DEFAULT_SORT = {
 }
 
 
+def _excluded(case: Any) -> list[CheckFunction] | None:
+    excluded = NOT_APPLICABLE.get(f"{case.method.upper()} {case.path}")
+    return [excluded[0]] if excluded else None
+
+
 def _real_cursor(case: Any) -> None:
+    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    if not positive or not case.query or case.query.get("cursor") is None:
+        return
     # A cursor is a token the server issued: no schema can say which strings decode, so a
     # positive case carries one made the way the server makes them (a wrong one is a 422).
     sort = case.query.get("sort") or _DEFAULT_SORT.get(case.path, "-id")
-    key: int | float | str | None = None if sort.lstrip("-") == "id" else 1
+    key: int | float | str | None = None if sort.lstrip("-") in ("id", "created") else 1
     case.query["cursor"] = encode_cursor(Cursor(sort=str(sort), key=key, id=1))
 
 
@@ -64,8 +77,34 @@ def _real_cursor(case: Any) -> None:
 def test_every_operation_conforms_to_its_schema(case: Any) -> None:
     if case.path.endswith("/events"):  # a live SSE stream only ends with its job
         return
-    positive = case.meta is not None and case.meta.generation.mode.is_positive
-    if positive and case.query and case.query.get("cursor") is not None:
+    _real_cursor(case)
+    case.call_and_validate(excluded_checks=_excluded(case))
+
+
+# Stateful: sequences along the schema's links (app/api/links.py): create a project, then
+# read, change, list, delete it or start a run on it; read and cancel that run, read its job.
+# Every step answers under all the checks, use_after_free (a deleted project stays gone) and
+# ensure_resource_availability (a created one can be read) included.
+_LINKED = (
+    rf"^{API}/(projects(/\{{project_id\}}(/clips|/runs)?)?|runs/\{{run_id\}}(/cancel)?"
+    rf"|jobs/\{{job_id\}})$"
+)
+_Machine: Any = schema.include(path_regex=_LINKED).as_state_machine()
+
+
+class ProjectLifecycle(_Machine):  # type: ignore[misc, valid-type]
+    def before_call(self, case: Any) -> None:
         _real_cursor(case)
-    excluded = NOT_APPLICABLE.get(f"{case.method.upper()} {case.path}")
-    case.call_and_validate(excluded_checks=[excluded[0]] if excluded else None)
+
+    def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
+                          **kwargs: Any) -> None:
+        case.validate_response(response, additional_checks=additional_checks,
+                               excluded_checks=_excluded(case), transport_kwargs=kwargs or None,
+                               recorder=getattr(self, "recorder", None))
+
+
+TestProjectLifecycle = ProjectLifecycle.TestCase
+TestProjectLifecycle.settings = settings(
+    max_examples=15, stateful_step_count=6, deadline=None, derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
