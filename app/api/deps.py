@@ -47,7 +47,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # Catalog ids are 32-bit on PostgreSQL (INTEGER keys): larger numbers are refused with a 422 that
 # says so, instead of reaching the database driver (an OverflowError, a 500).
 MAX_ID = 2**31 - 1
-ResourceId = Annotated[int, Path(ge=0, le=MAX_ID, description="a catalog id")]
+ResourceId = Annotated[int, Path(ge=0, le=MAX_ID, description="a catalog id", examples=[1])]
 # scope="function": the session closes when the handler returns, before the response is sent,
 # so no transaction (on SQLite: no lock, no WAL snapshot) lives on while a body streams out.
 # Handlers therefore build their response models before returning.

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
-from app.schemas.common import Out
+from app.schemas.common import Out, RequestBody
 from app.schemas.exports import ExportFormat, flac_only
 from app.schemas.release import Credit, Isrc, ReleaseDate, Upc
 
@@ -17,12 +17,12 @@ MAX_CROSSFADE_MS = 20_000
 DEFAULT_GAP_MS = 2_000  # the CD pregap
 
 
-class AlbumTrackIn(BaseModel):
+class AlbumTrackIn(RequestBody):
     """One slot of the track list. The join (`gap_ms` of silence, or a `crossfade_ms` overlap
     into the next track) applies after this track; the last track's join is ignored."""
 
     # `_one_join` in JSON Schema: not both a gap and a crossfade.
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"not": {
+    model_config = ConfigDict(json_schema_extra={"not": {
         "properties": {"gap_ms": {"type": "integer"}, "crossfade_ms": {"type": "integer"}},
         "required": ["gap_ms", "crossfade_ms"],
     }})
@@ -43,12 +43,12 @@ class AlbumTrackIn(BaseModel):
         return self
 
 
-class AlbumIn(BaseModel):
+class AlbumIn(RequestBody):
     """Body of `POST /projects/{id}/albums` and `PUT /albums/{id}` (the whole album: metadata
     left out is cleared). Every metadata field is written into the exported files' tags."""
 
     # The part of `_disc_in_set` JSON Schema can state: a disc_total needs a disc_number.
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    model_config = ConfigDict(json_schema_extra={
         "if": {"properties": {"disc_total": {"type": "integer"}}, "required": ["disc_total"]},
         "then": {"properties": {"disc_number": {"type": "integer"}}, "required": ["disc_number"]},
     })
@@ -136,7 +136,7 @@ _EPOCH_FITS_MODE: JsonDict = {"allOf": [
 ]}
 
 
-class AutoAlbumIn(BaseModel):
+class AutoAlbumIn(RequestBody):
     """Body of `POST /projects/{id}/albums/auto`: the paper's fully automated album.
 
     mode `clips`: `tracks` random clips of the chosen epoch(s), each a track (an excerpt of
@@ -149,7 +149,7 @@ class AutoAlbumIn(BaseModel):
     such a hard flag too, unless `include_flagged`. Same seed and catalog → same album.
     """
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_EPOCH_FITS_MODE)
+    model_config = ConfigDict(json_schema_extra=_EPOCH_FITS_MODE)
 
     mode: Literal["clips", "generate", "epochs", "best"] = "clips"
     tracks: int = Field(8, ge=1, le=30)

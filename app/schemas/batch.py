@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from app.schemas.clips import ClipOut, Tag
+from app.schemas.common import RequestBody
 
 MAX_BATCH = 1000
 ClipId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # catalog ids are 32-bit on PostgreSQL
@@ -27,11 +28,11 @@ _ONE_KIND_OF_CHANGE: JsonDict = {
 }
 
 
-class ClipBatchIn(BaseModel):
+class ClipBatchIn(RequestBody):
     """Body of `POST /projects/{id}/clips/batch`: the same edit to every clip of `ids`, or their
     deletion, all or nothing. A field left out is unchanged; `rating`/`kept` null clear."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_ONE_KIND_OF_CHANGE)
+    model_config = ConfigDict(json_schema_extra=_ONE_KIND_OF_CHANGE)
 
     ids: list[ClipId] = Field(min_length=1, max_length=MAX_BATCH, description="clip ids")
     rating: int | None = Field(None, ge=1, le=5)

@@ -7,14 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.schemas.common import RequestBody
 from app.schemas.jobs import JobStatus
 
 
-class PrimeIn(BaseModel):
+class PrimeIn(RequestBody):
     """A moment to continue from: `seconds` of a source track or a clip from `start_s`."""
 
     # `_one_source` in JSON Schema: exactly one of the two ids is a number.
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
         {"properties": {name: {"type": "integer"}}, "required": [name]}
         for name in ("source_id", "clip_id")
     ]})
@@ -31,10 +32,8 @@ class PrimeIn(BaseModel):
         return self
 
 
-class RadioIn(BaseModel):
+class RadioIn(RequestBody):
     """Body of `POST /runs/{id}/radio`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     epoch: Annotated[int, Field(ge=1)] | Literal["last"] = Field(
         "last", description="the checkpoint's epoch"
@@ -84,10 +83,8 @@ class RadioOut(BaseModel):
     created_at: datetime
 
 
-class KeepIn(BaseModel):
+class KeepIn(RequestBody):
     """Body of `POST /radio/{id}/keep`: save the last `seconds` as a clip."""
-
-    model_config = ConfigDict(extra="forbid")
 
     seconds: float = Field(30.0, gt=0, le=1800)
     end_s: float | None = Field(

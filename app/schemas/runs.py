@@ -5,20 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from app.schemas.common import MAX_EXACT_INT, Out
+from app.schemas.common import MAX_EXACT_INT, Out, RequestBody
 from app.schemas.jobs import JobOut, JobStatus
 
 
-class RunConfigIn(BaseModel):
+class RunConfigIn(RequestBody):
     """Body of `POST /projects/{id}/runs`; every field optional, unknown fields refused.
 
     `model` and `train` override fields of the engine's SampleRNNConfig / TrainConfig
     (model/config.py) on top of the preset; they are checked against those dataclasses.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     preset: Literal["tiny", "paper"] | None = Field(None, description="default: paper")
     epochs: int | None = Field(None, ge=1, le=100_000)
@@ -73,10 +71,8 @@ class RunOut(Out):
     updated_at: datetime
 
 
-class GenerateIn(BaseModel):
+class GenerateIn(RequestBody):
     """Body of `POST /checkpoints/{id}/generate`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     n: int = Field(4, ge=1, le=256, description="number of clips")
     seconds: float = Field(10.0, gt=0, le=600)
