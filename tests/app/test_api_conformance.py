@@ -117,15 +117,22 @@ _SETTINGS = settings(
 
 
 _keys = itertools.count(1)
+_used_keys: set[tuple[str, str, str]] = set()
 
 
 def _fresh_idempotency_key(case: Any) -> None:
     # The same key with a different request is a 422 by design (the IETF Idempotency-Key draft,
-    # README "The REST API"); the generator repeats one drawn key, so positive cases carry
-    # a key of their own, as a client starting a new request does.
+    # README "The REST API"); the generator repeats drawn keys, so a positive case whose key
+    # was used before gets a new one, as a client starting a new request does. A first use
+    # keeps the drawn key: the schema's pattern is what the API must take.
     positive = case.meta is not None and case.meta.generation.mode.is_positive
-    if positive and case.headers and case.headers.get("Idempotency-Key") is not None:
-        case.headers["Idempotency-Key"] = f"conformance-{next(_keys)}"
+    key = case.headers.get("Idempotency-Key") if case.headers else None
+    if not positive or key is None:
+        return
+    if (case.method, case.formatted_path, key) in _used_keys:
+        key = f"conformance-{next(_keys)}"
+        case.headers["Idempotency-Key"] = key
+    _used_keys.add((case.method, case.formatted_path, key))
 
 
 def _call_and_validate(case: Any) -> None:
