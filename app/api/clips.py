@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app import spectrogram
 from app.api.deps import (
+    CursorQuery,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -72,7 +73,7 @@ def list_clips(
         Query(max_length=200, description="text the clip's notes contain, ASCII case ignored"),
     ] = None,
     sort: Sort = "-created",
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[ClipOut]:
     """A page of clips, newest first unless `sort` says otherwise (`-` = descending; unrated,

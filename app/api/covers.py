@@ -59,12 +59,13 @@ def list_covers(project_id: ResourceId, session: ReadSessionDep) -> Page[CoverOu
     return Page(data=[cover_out(c) for c in covers.list_covers(session, project_id)])
 
 
-@router.get("/covers/{cover_id}", response_model=CoverOut)
+# `:int`: PATCH /covers/backends is a 405 (Allow: GET), not a 422 about cover_id "backends".
+@router.get("/covers/{cover_id:int}", response_model=CoverOut)
 def get_cover(cover_id: ResourceId, session: ReadSessionDep) -> CoverOut:
     return cover_out(covers.get_cover(session, cover_id))
 
 
-@router.patch("/covers/{cover_id}", response_model=CoverOut, responses={422: PROBLEM})
+@router.patch("/covers/{cover_id:int}", response_model=CoverOut, responses={422: PROBLEM})
 def patch_cover(
     cover_id: ResourceId, body: CoverPatch, session: SessionDep, storage: StorageDep
 ) -> CoverOut:
@@ -76,7 +77,7 @@ def patch_cover(
     return cover_out(cover)
 
 
-@router.delete("/covers/{cover_id}", status_code=204)
+@router.delete("/covers/{cover_id:int}", status_code=204)
 def delete_cover(cover_id: ResourceId, session: SessionDep, storage: StorageDep) -> Response:
     covers.delete_cover(session, storage, cover_id)
     return Response(status_code=204)

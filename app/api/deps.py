@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -47,7 +47,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # Catalog ids are 32-bit on PostgreSQL (INTEGER keys): larger numbers are refused with a 422 that
 # says so, instead of reaching the database driver (an OverflowError, a 500).
 MAX_ID = 2**31 - 1
-ResourceId = Annotated[int, Path(ge=0, le=MAX_ID, description="a catalog id")]
+ResourceId = Annotated[int, Path(ge=0, le=MAX_ID, description="a catalog id", examples=[1])]
 # scope="function": the session closes when the handler returns, before the response is sent,
 # so no transaction (on SQLite: no lock, no WAL snapshot) lives on while a body streams out.
 # Handlers therefore build their response models before returning.
@@ -55,11 +55,26 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 QueueDep = Annotated[TaskQueue, Depends(get_queue)]
+# Visible ASCII, spaces only inside, at most 200 (app.services.jobs.MAX_IDEMPOTENCY_KEY): the
+# schema says what the service accepts, so a key the schema admits is never refused later.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,198}[!-~])?$"
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         description="repeat a POST with the same key to get the same job instead of a second one",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+    ),
+]
+
+# A page cursor is a token the server issued (app/pagination.py: unpadded URL-safe base64); the
+# schema narrows it to that alphabet, and one that does not decode is a 422 that says so.
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_-]+$",
+        max_length=2048,
+        description="next_cursor of the previous page (same sort and filters)",
     ),
 ]
 

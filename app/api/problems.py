@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, Operat
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from app.api.allow import allowed_methods
 from app.services.errors import (
     Conflict,
     DomainError,
@@ -74,6 +75,10 @@ async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     headers = dict(exc.headers) if exc.headers is not None else None
+    if exc.status_code == 405:  # Allow lists every route of the path (app/api/allow.py)
+        allow = allowed_methods(request)
+        if allow:
+            headers = {**(headers or {}), "Allow": allow}
     return problem(exc.status_code, str(exc.detail), headers=headers)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, ResourceId, SessionDep
+from app.api.links import RUN_LINKS
 from app.api.problems import Responses
 from app.api.urls import job_url
 from app.schemas.common import Page
@@ -17,7 +18,8 @@ ACCEPTED: Responses = {202: {"description": "queued; Location points at the job"
 
 
 @router.post(
-    "/projects/{project_id}/runs", status_code=202, response_model=RunOut, responses=ACCEPTED
+    "/projects/{project_id}/runs", status_code=202, response_model=RunOut,
+    responses={202: {**ACCEPTED[202], "links": RUN_LINKS}},
 )
 def create_run(
     project_id: ResourceId,

@@ -49,7 +49,9 @@ def _limits(settings: Settings) -> UploadLimits:
     response_model=Page[SourceTrackOut],
     responses={413: PROBLEM, 415: PROBLEM, 422: PROBLEM},
     openapi_extra=_multipart(
-        {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}, ["files"]
+        {"files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                   "minItems": 1}},
+        ["files"],
     ),
 )
 async def upload_sources(

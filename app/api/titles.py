@@ -10,7 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, ResourceId, SessionDep
+from app.api.deps import (
+    CursorQuery,
+    IdempotencyKey,
+    QueueDep,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+)
 from app.api.problems import PROBLEM
 from app.api.urls import job_url
 from app.presenters import title_outs
@@ -53,7 +60,7 @@ def list_generated(
     session: ReadSessionDep,
     q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
     pinned: bool | None = None,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[TitleOut]:
     """Generated titles, oldest first; `q` matches anywhere in the text, case-insensitively."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
-from app.schemas.common import Out
+from app.schemas.common import Out, RequestBody
 from app.schemas.exports import ExportFormat, flac_only
 from app.schemas.release import Credit, Isrc, ReleaseDate, Upc
 
@@ -16,11 +17,15 @@ MAX_CROSSFADE_MS = 20_000
 DEFAULT_GAP_MS = 2_000  # the CD pregap
 
 
-class AlbumTrackIn(BaseModel):
+class AlbumTrackIn(RequestBody):
     """One slot of the track list. The join (`gap_ms` of silence, or a `crossfade_ms` overlap
     into the next track) applies after this track; the last track's join is ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    # `_one_join` in JSON Schema: not both a gap and a crossfade.
+    model_config = ConfigDict(json_schema_extra={"not": {
+        "properties": {"gap_ms": {"type": "integer"}, "crossfade_ms": {"type": "integer"}},
+        "required": ["gap_ms", "crossfade_ms"],
+    }})
 
     track_id: int
     title: str = Field("", max_length=500)
@@ -38,11 +43,15 @@ class AlbumTrackIn(BaseModel):
         return self
 
 
-class AlbumIn(BaseModel):
+class AlbumIn(RequestBody):
     """Body of `POST /projects/{id}/albums` and `PUT /albums/{id}` (the whole album: metadata
     left out is cleared). Every metadata field is written into the exported files' tags."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The part of `_disc_in_set` JSON Schema can state: a disc_total needs a disc_number.
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"disc_total": {"type": "integer"}}, "required": ["disc_total"]},
+        "then": {"properties": {"disc_number": {"type": "integer"}}, "required": ["disc_number"]},
+    })
 
     title: str = Field(min_length=1, max_length=300)
     artist: str = Field(min_length=1, max_length=300, description="the band's new name")
@@ -115,7 +124,19 @@ class AlbumCheckOut(BaseModel):
     )
 
 
-class AutoAlbumIn(BaseModel):
+def _when_mode(mode: str, epoch: JsonDict) -> JsonDict:
+    then: JsonDict = {"properties": {"epoch": epoch}}
+    return {"if": {"properties": {"mode": {"const": mode}}, "required": ["mode"]}, "then": then}
+
+
+# `_epoch_fits_mode` in JSON Schema: mode epochs takes no epoch (or "all"), generate not "all".
+_EPOCH_FITS_MODE: JsonDict = {"allOf": [
+    _when_mode("epochs", {"enum": [None, "all"]}),
+    _when_mode("generate", {"not": {"const": "all"}}),
+]}
+
+
+class AutoAlbumIn(RequestBody):
     """Body of `POST /projects/{id}/albums/auto`: the paper's fully automated album.
 
     mode `clips`: `tracks` random clips of the chosen epoch(s), each a track (an excerpt of
@@ -128,7 +149,7 @@ class AutoAlbumIn(BaseModel):
     such a hard flag too, unless `include_flagged`. Same seed and catalog → same album.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(json_schema_extra=_EPOCH_FITS_MODE)
 
     mode: Literal["clips", "generate", "epochs", "best"] = "clips"
     tracks: int = Field(8, ge=1, le=30)
@@ -136,7 +157,7 @@ class AutoAlbumIn(BaseModel):
         None, ge=1, le=1800,
         description="track length; default: whole clips (clips), 240 (generate), 30 (epochs)",
     )
-    epoch: Literal["last", "all"] | int | None = Field(
+    epoch: Literal["last", "all"] | Annotated[int, Field(ge=1)] | None = Field(
         None, description="last | all | an epoch number; default: all for epochs and best, "
         "else last"
     )
@@ -156,8 +177,6 @@ class AutoAlbumIn(BaseModel):
 
     @model_validator(mode="after")
     def _epoch_fits_mode(self) -> AutoAlbumIn:
-        if isinstance(self.epoch, int) and self.epoch < 1:
-            raise ValueError("epoch numbers start at 1")
         if self.mode == "epochs" and self.epoch not in (None, "all"):
             raise ValueError("mode epochs takes one excerpt of every epoch; leave epoch out")
         if self.mode == "generate" and self.epoch == "all":

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from app.schemas.clips import ClipOut, Tag
+from app.schemas.common import RequestBody
 
 MAX_BATCH = 1000
+ClipId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # catalog ids are 32-bit on PostgreSQL
+_EDITS = ("rating", "kept", "add_tags", "remove_tags")
+_ANY_EDIT: JsonDict = {"anyOf": [{"required": [name]} for name in _EDITS]}
+_IS_DELETE: JsonDict = {"properties": {"delete": {"const": True}}, "required": ["delete"]}
+# `_one_kind_of_change` in JSON Schema, so a body the schema admits is one the API takes:
+# a delete carries no edit, anything else at least one; dry_run only with delete.
+_ONE_KIND_OF_CHANGE: JsonDict = {
+    "allOf": [
+        {"if": _IS_DELETE, "then": {"not": _ANY_EDIT}, "else": _ANY_EDIT},
+        {
+            "if": {"properties": {"dry_run": {"const": True}}, "required": ["dry_run"]},
+            "then": _IS_DELETE,
+        },
+    ]
+}
 
 
-class ClipBatchIn(BaseModel):
+class ClipBatchIn(RequestBody):
     """Body of `POST /projects/{id}/clips/batch`: the same edit to every clip of `ids`, or their
     deletion, all or nothing. A field left out is unchanged; `rating`/`kept` null clear."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(json_schema_extra=_ONE_KIND_OF_CHANGE)
 
-    ids: list[int] = Field(min_length=1, max_length=MAX_BATCH, description="clip ids")
+    ids: list[ClipId] = Field(min_length=1, max_length=MAX_BATCH, description="clip ids")
     rating: int | None = Field(None, ge=1, le=5)
     kept: bool | None = Field(None, description="true keep, false reject, null undecided")
     add_tags: list[Tag] = Field(default_factory=list, max_length=64)
@@ -32,8 +51,6 @@ class ClipBatchIn(BaseModel):
             raise ValueError("nothing to do: give rating, kept, add_tags, remove_tags or delete")
         if self.dry_run and not self.delete:
             raise ValueError("dry_run goes with delete")
-        if any(i < 1 for i in self.ids):
-            raise ValueError("ids are positive integers")
         return self
 
 

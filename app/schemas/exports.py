@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from app.schemas.common import Out
+from app.schemas.common import Out, RequestBody
 from app.schemas.jobs import JobStatus
 
 ExportFormat = Literal["flac", "mp3", "wav", "continuous"]
@@ -17,10 +17,8 @@ def flac_only() -> list[ExportFormat]:
     return ["flac"]
 
 
-class ExportIn(BaseModel):
+class ExportIn(RequestBody):
     """Body of `POST /albums/{id}/exports`. 24-bit FLAC masters are always made."""
-
-    model_config = ConfigDict(extra="forbid")
 
     formats: list[ExportFormat] = Field(
         default_factory=flac_only,

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from app.schemas.common import RequestBody
 
 PRIME_MAX_S = 30.0  # the engine reads the whole excerpt before its first sample: keep it short
 
 
-class PrimeIn(BaseModel):
+class PrimeIn(RequestBody):
     """`seconds` of a source track or of a clip from `start_s`: the generator reads them first
     (warming its state) and continues from their end."""
 
-    model_config = ConfigDict(extra="forbid")
+    # `_one_source` in JSON Schema: exactly one of the two ids is a number.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"properties": {name: {"type": "integer"}}, "required": [name]}
+        for name in ("source_id", "clip_id")
+    ]})
 
     source_id: int | None = Field(None, ge=0, le=2**31 - 1, description="a source track")
     clip_id: int | None = Field(None, ge=0, le=2**31 - 1, description="or a clip")

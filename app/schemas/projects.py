@@ -5,22 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from app.schemas.common import Out
+from app.schemas.common import Out, RequestBody
 
 
-class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProjectCreate(RequestBody):
     name: str = Field(min_length=1, max_length=200, examples=["Deathcore album"])
     artist: str = Field(min_length=1, max_length=200, examples=["Archspire"])
     description: str = Field("", max_length=10_000)
 
 
-class ProjectUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProjectUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=200)
     artist: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=10_000)

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
+from app.schemas.common import RequestBody
 from app.schemas.jobs import JobStatus
 from app.schemas.priming import PrimeIn
 
 
-class RadioIn(BaseModel):
+class RadioIn(RequestBody):
     """Body of `POST /runs/{id}/radio`."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    epoch: int | Literal["last"] = Field("last", description="the checkpoint's epoch")
+    epoch: Annotated[int, Field(ge=1)] | Literal["last"] = Field(
+        "last", description="the checkpoint's epoch"
+    )
     temperature: float = Field(1.0, ge=0, le=10, description="0 samples greedily")
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="default: a random seed")
     prime: PrimeIn | None = None
@@ -24,12 +25,6 @@ class RadioIn(BaseModel):
     keep_s: float = Field(
         120.0, ge=10, le=1800, description="audio kept behind the air clock, for 'keep that'"
     )
-
-    @model_validator(mode="after")
-    def _epoch(self) -> RadioIn:
-        if isinstance(self.epoch, int) and self.epoch < 1:
-            raise ValueError("epoch must be >= 1 or \"last\"")
-        return self
 
 
 class GenerationOut(BaseModel):
@@ -68,10 +63,8 @@ class RadioOut(BaseModel):
     created_at: datetime
 
 
-class KeepIn(BaseModel):
+class KeepIn(RequestBody):
     """Body of `POST /radio/{id}/keep`: save the last `seconds` as a clip."""
-
-    model_config = ConfigDict(extra="forbid")
 
     seconds: float = Field(30.0, gt=0, le=1800)
     end_s: float | None = Field(

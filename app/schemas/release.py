@@ -7,7 +7,9 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
+
+from app.schemas.common import RequestBody
 
 # Credit roles with a well-known tag in both formats (MusicBrainz Picard's mapping): Vorbis
 # comments use the upper-case role, ID3v2.4 an involved-people (TIPL) pair or its own frame.
@@ -79,10 +81,8 @@ ReleaseDate = Annotated[str, Field(max_length=10), AfterValidator(release_date)]
 Upc = Annotated[str, Field(max_length=20), AfterValidator(upc)]
 
 
-class Credit(BaseModel):
+class Credit(RequestBody):
     """Someone who worked on a recording, and as what."""
-
-    model_config = ConfigDict(extra="forbid")
 
     role: CreditRole
     name: str = Field(min_length=1, max_length=300)

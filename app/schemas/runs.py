@@ -5,21 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from app.schemas.common import Out
+from app.schemas.common import MAX_EXACT_INT, Out, RequestBody
 from app.schemas.jobs import JobOut, JobStatus
 from app.schemas.priming import PrimeIn
 
 
-class RunConfigIn(BaseModel):
+class RunConfigIn(RequestBody):
     """Body of `POST /projects/{id}/runs`; every field optional, unknown fields refused.
 
     `model` and `train` override fields of the engine's SampleRNNConfig / TrainConfig
     (model/config.py) on top of the preset; they are checked against those dataclasses.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     preset: Literal["tiny", "paper"] | None = Field(None, description="default: paper")
     epochs: int | None = Field(None, ge=1, le=100_000)
@@ -30,7 +28,7 @@ class RunConfigIn(BaseModel):
     )
     sample_rate: Literal[16000, 32000] | None = Field(None, description="Hz")
     chunks: int | None = Field(None, ge=1, le=1_000_000, description="dataset chunks (8 s each)")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    seed: int | None = Field(None, ge=0, le=MAX_EXACT_INT)
     gpus: Annotated[int, Field(ge=1, le=1024)] | Literal["all"] | None = Field(
         None,
         description="data-parallel ranks (GPUs) to train on, or \"all\" the worker has; "
@@ -74,15 +72,13 @@ class RunOut(Out):
     updated_at: datetime
 
 
-class GenerateIn(BaseModel):
+class GenerateIn(RequestBody):
     """Body of `POST /checkpoints/{id}/generate`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     n: int = Field(4, ge=1, le=256, description="number of clips")
     seconds: float = Field(10.0, gt=0, le=600)
     temperature: float = Field(1.0, ge=0, le=10, description="0 samples greedily")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="default: a random seed")
+    seed: int | None = Field(None, ge=0, le=MAX_EXACT_INT, description="default: a random seed")
     prime: PrimeIn | None = Field(
         None, description="continue from this moment: every clip first reads the excerpt"
     )

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from app.schemas.common import Out
+from app.schemas.common import Out, RequestBody
 
 SEED = Field(None, ge=0, le=2**31 - 1, description="default: a random seed, recorded on the job")
 
 
-class TitlesGenerateIn(BaseModel):
+class TitlesGenerateIn(RequestBody):
     """Body of `POST /projects/{id}/titles/generate`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     n: int = Field(100, ge=1, le=5000, description="how many distinct novel titles to draw")
     seed: int | None = SEED
@@ -35,10 +33,8 @@ class TitleOut(Out):
     updated_at: datetime
 
 
-class TitlePatch(BaseModel):
+class TitlePatch(RequestBody):
     """Body of `PATCH /titles/{id}`: fields left out stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
 
     text: str | None = Field(None, min_length=1, max_length=500)
     pinned: bool | None = None

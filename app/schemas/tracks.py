@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from app.schemas.common import Out
+from app.schemas.common import Out, RequestBody
 
 EDL_DESCRIPTION = (
     "the edit list: a list of items, or {items, crossfade_s, repeat_crossfade_s, micro_fade_s, "
@@ -16,18 +16,14 @@ EDL_DESCRIPTION = (
 )
 
 
-class TrackCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TrackCreate(RequestBody):
     name: str = Field("", max_length=300)
     edl: Any = Field(default_factory=list, description=EDL_DESCRIPTION)
 
 
-class TrackPut(BaseModel):
+class TrackPut(RequestBody):
     """Body of `PUT /tracks/{id}`: a new revision. `base_revision`, when given, must be the
     current one (409 otherwise), so two editors cannot silently overwrite each other."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, max_length=300, description="unchanged when left out")
     edl: Any = Field(description=EDL_DESCRIPTION)
@@ -70,9 +66,7 @@ class SnapOut(BaseModel):
     )
 
 
-class AlignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AlignIn(RequestBody):
     lane_a: int = Field(0, ge=0)
     lane_b: int = Field(1, ge=0)
     max_shift_s: float = Field(0.5, gt=0, le=5)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from app.schemas.common import RequestBody
 
 
 class UsageOut(BaseModel):
@@ -16,9 +18,7 @@ class UsageOut(BaseModel):
     disk_bytes: int
 
 
-class RetentionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RetentionIn(RequestBody):
     keep_last: int = Field(3, ge=1, le=10_000, description="newest checkpoints always kept")
 
 

@@ -110,8 +110,8 @@ def test_pick_is_exclusive_and_crop_recuts_the_original_square(
                                                                 "height": 1400}}).json()
     assert again["crop"] == {"x": 0, "y": 0, "size": 1400}  # from the original, not the crop
     assert client.patch(f"{API}/covers/{ids[0]}", json={"crop": None}).json()["crop"] is None
-    bad = client.patch(f"{API}/covers/{ids[0]}", json={"crop": {"x": 5000, "y": 0, "width": 10,
-                                                              "height": 10}})
+    bad = client.patch(f"{API}/covers/{ids[0]}", json={"crop": {"x": 5000, "y": 0, "width": 100,
+                                                              "height": 100}})
     assert bad.status_code == 422 and "outside" in bad.json()["detail"]
     assert client.delete(f"{API}/covers/{ids[0]}").status_code == 204
     assert client.get(f"{API}/covers/{ids[0]}").status_code == 404

@@ -29,9 +29,23 @@ def test_errors_are_problem_json(client: TestClient) -> None:
     assert_problem(client.get(f"{API}/nowhere"), 404)
     assert_problem(client.get(f"{API}/projects/1"), 404)
     assert_problem(client.put(f"{API}/projects"), 405)
-    assert_problem(client.get(f"{API}/projects/abc"), 422)
+    assert_problem(client.get(f"{API}/runs/abc"), 422)
     body = assert_problem(client.post(f"{API}/projects", content=b"{not json", headers={"content-type": "application/json"}), 422)
     assert body["errors"]
+
+
+def test_405_allows_every_method_of_the_path(client: TestClient) -> None:
+    # Two routes share /projects (GET lists, POST creates): Allow names both, not the first.
+    response = client.put(f"{API}/projects")
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "GET, POST"
+    # A static path beside an id path: only digits are ids, so a method /projects/import lacks
+    # is a 405 naming POST, not a 422 about project_id "import" (nor a 422 for /projects/abc).
+    response = client.patch(f"{API}/projects/import")
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "POST"
+    assert client.patch(f"{API}/covers/backends").headers["allow"] == "GET"
+    assert_problem(client.get(f"{API}/projects/abc"), 404)
 
 
 def test_unexpected_exceptions_are_500_problems_without_tracebacks(settings: Settings) -> None:

@@ -21,7 +21,7 @@ from app.services import projects
 from app.settings import Settings
 
 
-def _app() -> Any:
+def catalog_app() -> Any:
     # Built at collection time (schemathesis parametrizes from the schema): a throwaway catalog.
     data_dir = Path(tempfile.mkdtemp(prefix="albumbot-fuzz-"))
     atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
@@ -33,7 +33,7 @@ def _app() -> Any:
     return app
 
 
-schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _app())
+schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", catalog_app())
 
 
 @schema.parametrize()

@@ -76,7 +76,7 @@ def make_rich_project(client: TestClient, session: Session, tmp: Path) -> int:
     session.add(album)
     session.flush()
     session.add(AlbumTrack(album_id=album.id, position=0, track_id=track["id"], title="One",
-                           gap_s=1.5, isrc="USABC2600001", credits=[{"role": "composer",
+                           gap_s=1.5, isrc="USABC2600001", credits=[{"role": "writer",
                                                                      "name": "SampleRNN"}]))
     export_key = f"projects/{pid}/exports/7.zip"
     storage.write_bytes(export_key, b"PK\x05\x06" + bytes(18))
