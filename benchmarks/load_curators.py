@@ -60,6 +60,7 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in ACTIONS})
     errors: dict[str, int] = field(default_factory=lambda: {k: 0 for k in ACTIONS})
     samples: list[str] = field(default_factory=list)
+    rated: dict[int, set[int]] = field(default_factory=dict)  # clip id -> ratings sent
     sse_events: int = 0
     sse_streams: int = 0
 
@@ -151,6 +152,7 @@ class Curator:
         clip_id = self.rng.choice(self.seen)
         rating = self.rng.randint(1, 5)
         t0 = time.perf_counter()
+        self.tally.rated.setdefault(clip_id, set()).add(rating)
         r = await http.patch(f"{self.base}/clips/{clip_id}", json={"rating": rating})
         if r.status_code != 200 or r.json().get("rating") != rating:
             self.tally.fail("rate", f"{r.status_code} {r.text[:200]}")
@@ -184,9 +186,10 @@ class Curator:
 
 
 async def curate(target: Target, curators: int, duration_s: float, *, think_s: float = 1.0,
-                 sse_s: float = 4.0) -> dict[str, Any]:
-    """Run `curators` curators for `duration_s` against `target`; per-kind figures as a dict."""
-    tally = Tally()
+                 sse_s: float = 4.0, tally: Tally | None = None) -> dict[str, Any]:
+    """Run `curators` curators for `duration_s` against `target`; per-kind figures as a dict
+    (`tally`, when given, keeps the raw record)."""
+    tally = tally if tally is not None else Tally()
     until = time.monotonic() + duration_s
     t0 = time.perf_counter()
     team = [Curator(n, target, tally, think_s, sse_s) for n in range(curators)]
