@@ -4,12 +4,14 @@ Starts a throwaway studio (benchmarks/load_stack.py: `albumbot web` on a loopbac
 and a cpu worker process, SQLite + the embedded broker or PostgreSQL + Redis), seeds a catalog
 of a few thousand analysed clips (benchmarks/load_seed.py), then:
 
-1. baseline, nothing else running: a `tiny` training run of --baseline-epochs epochs (each epoch
-   writes 2 clips of 1 s), then an album export (6 tracks of 20 s, FLAC masters);
-2. under load: the same training run again (open-ended, cancelled at the end) and, a fifth of
-   the way in, the same export, while --curators curators (benchmarks/load_curators.py) page the
-   clip list, stream audio by Range, rate clips and follow the run's job events for --duration
-   seconds, each waiting --think seconds (0.5-1.5x) between actions.
+1. the album export alone (6 tracks of 20 s, FLAC masters), nothing else running;
+2. one open-ended `tiny` training run (every epoch also writes 2 clips of 1 s): --baseline-epochs
+   epochs alone, then for --duration seconds --curators curators (benchmarks/load_curators.py)
+   page the clip list, stream audio by Range, rate clips and follow the run's job events, each
+   waiting --think seconds (0.5-1.5x) between actions, while a fifth of the way in the same
+   export renders again; then --baseline-epochs epochs alone again, and the run is cancelled.
+   The slowdown compares the median training time of the epochs wholly under load with those
+   wholly alone, before and after (so a machine whose other load drifts shows it).
 
 Prints one JSON object (latency p50/p95/p99/max per endpoint, request and error counts, the
 training slowdown from the median epoch time, export times, the goals) and writes it to --out.
@@ -58,15 +60,30 @@ def training_config(epochs: int) -> dict[str, Any]:
             "chunks": 8, "seed": 3, "train": {"max_segments_per_chunk": 64}}
 
 
-def epoch_figures(run: dict[str, Any]) -> dict[str, Any]:
-    """Median training seconds per epoch and steps/s, leaving out epoch 1 (warm-up)."""
-    metrics = sorted(run["metrics"], key=lambda m: m["epoch"])
-    later = [(m, metrics[i - 1]) for i, m in enumerate(metrics) if i > 0]
-    seconds = [m["seconds"] for m, _ in later]
-    steps = [(m["step"] - before["step"]) / m["seconds"] for m, before in later if m["seconds"]]
-    return {"epochs": len(seconds), "epoch_s": [round(s, 2) for s in seconds],
+def epoch_figures(run: dict[str, Any], epochs: range) -> dict[str, Any]:
+    """Median training seconds per epoch and steps/s over `epochs` of `run`."""
+    metrics = {m["epoch"]: m for m in run["metrics"]}
+    seconds, steps = [], []
+    for e in epochs:
+        if e in metrics and e - 1 in metrics and metrics[e]["seconds"]:
+            seconds.append(metrics[e]["seconds"])
+            steps.append((metrics[e]["step"] - metrics[e - 1]["step"]) / metrics[e]["seconds"])
+    return {"epochs": list(epochs), "epoch_s": [round(s, 2) for s in seconds],
             "median_epoch_s": round(statistics.median(seconds), 3) if seconds else None,
             "median_steps_per_s": round(statistics.median(steps), 2) if steps else None}
+
+
+def epochs_done(http: httpx.Client, run_id: int) -> int:
+    return int(ok(http.get(f"{API}/runs/{run_id}"))["current_epoch"])
+
+
+def wait_epochs(http: httpx.Client, run_id: int, n: int) -> int:
+    deadline = time.monotonic() + 60 * n + 120
+    while (done := epochs_done(http, run_id)) < n:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"run {run_id} did not reach epoch {n}")
+        time.sleep(0.2)
+    return done
 
 
 def wait_job(http: httpx.Client, job_id: int, timeout: float) -> dict[str, Any]:
@@ -88,17 +105,6 @@ def export_album(http: httpx.Client, album_id: int) -> float:
     return round(time.perf_counter() - t0, 2)
 
 
-def baseline(http: httpx.Client, training_project: int, catalog: Catalog,
-             epochs: int) -> tuple[dict[str, Any], float]:
-    say(f"baseline: training {epochs} epochs alone")
-    run = ok(http.post(f"{API}/projects/{training_project}/runs",
-                       json=training_config(epochs)), 202)
-    wait_job(http, run["job_id"], 900)
-    figures = epoch_figures(ok(http.get(f"{API}/runs/{run['id']}")))
-    say(f"baseline: median epoch {figures['median_epoch_s']} s; exporting the album alone")
-    return figures, export_album(http, catalog.album_id)
-
-
 async def export_later(base_url: str, album_id: int, delay_s: float) -> float:
     await asyncio.sleep(delay_s)
     say("under load: exporting the album")
@@ -106,17 +112,17 @@ async def export_later(base_url: str, album_id: int, delay_s: float) -> float:
         return await asyncio.to_thread(export_album, http, album_id)
 
 
-async def under_load(http: httpx.Client, args: argparse.Namespace, training_project: int,
-                     catalog: Catalog) -> dict[str, Any]:
+async def train_and_curate(http: httpx.Client, args: argparse.Namespace,
+                           training_project: int, catalog: Catalog) -> dict[str, Any]:
+    """One open-ended training run: --baseline-epochs alone, then the curators (and the export)
+    for --duration, then --baseline-epochs alone again, then cancelled. Epoch 1 (warm-up) and
+    the epochs the curators started or stopped in are left out of every figure."""
+    n = args.baseline_epochs
     run = ok(http.post(f"{API}/projects/{training_project}/runs",
                        json=training_config(10_000)), 202)
-    deadline = time.monotonic() + 120
-    while ok(http.get(f"{API}/jobs/{run['job_id']}"))["status"] != "running":
-        if time.monotonic() > deadline:
-            raise RuntimeError("the training run under load never started")
-        time.sleep(0.2)
-    say(f"under load: {args.curators} curators for {args.duration:.0f} s, training run "
-        f"{run['id']} running")
+    say(f"training run {run['id']}: {n} epochs alone first")
+    before = wait_epochs(http, run["id"], n + 1)
+    say(f"under load: {args.curators} curators for {args.duration:.0f} s")
     target = Target(str(http.base_url).rstrip("/"), catalog.project_id, catalog.epochs,
                     run["job_id"], catalog.clip_ids[:100])
     export = asyncio.create_task(export_later(target.base_url, catalog.album_id,
@@ -124,17 +130,24 @@ async def under_load(http: httpx.Client, args: argparse.Namespace, training_proj
     load_before = os.getloadavg()
     team = await curate(target, args.curators, args.duration, think_s=args.think)
     load_after = os.getloadavg()
+    during = epochs_done(http, run["id"])
     export_s = await export
+    say(f"curators done; training {n} epochs alone again")
+    after = wait_epochs(http, run["id"], during + 1 + n)
     ok(http.post(f"{API}/runs/{run['id']}/cancel"), 202)
-    wait_for_end = time.monotonic() + 120
+    deadline = time.monotonic() + 120
     while (state := ok(http.get(f"{API}/runs/{run['id']}")))["status"] not in TERMINAL:
-        if time.monotonic() > wait_for_end:
+        if time.monotonic() > deadline:
             raise RuntimeError(f"run {run['id']} did not stop after its cancel")
         time.sleep(0.25)
     clips = ok(http.get(f"{API}/projects/{training_project}/clips",
                         params={"run": run["id"], "limit": 500}))["data"]
-    return {"curators": team, "training": epoch_figures(state), "clips_written": len(clips),
-            "export_s": export_s, "loadavg_before": [round(x, 2) for x in load_before],
+    return {"curators": team, "export_s": export_s,
+            "training": {"before": epoch_figures(state, range(2, before + 1)),
+                         "under_load": epoch_figures(state, range(before + 2, during + 1)),
+                         "after": epoch_figures(state, range(during + 2, after + 1)),
+                         "clips_written": len(clips)},
+            "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in load_after]}
 
 
@@ -146,23 +159,26 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         catalog = seed_catalog(http, studio.settings, clips=args.clips)
         training_project = new_project(http, "Training")
         seed_s = round(time.perf_counter() - t0, 1)
-        alone, export_alone = baseline(http, training_project, catalog, args.baseline_epochs)
-        loaded = asyncio.run(under_load(http, args, training_project, catalog))
+        say("exporting the album alone")
+        export_alone = export_album(http, catalog.album_id)
+        loaded = asyncio.run(train_and_curate(http, args, training_project, catalog))
         if loaded["curators"]["errors"]:
             log = (studio.data_dir / "web.log").read_text(errors="replace")
             say("errors; the web app's log ends with:\n" + log[-4000:])
     team, training = loaded.pop("curators"), loaded.pop("training")
+    alone = [s for part in ("before", "after") for s in training[part]["epoch_s"]]
+    loaded_s = training["under_load"]["median_epoch_s"]
     slowdown = None
-    if alone["median_epoch_s"] and training["median_epoch_s"]:
-        slowdown = round(100 * (training["median_epoch_s"] / alone["median_epoch_s"] - 1), 1)
+    if alone and loaded_s:
+        training["alone_median_epoch_s"] = round(statistics.median(alone), 3)
+        slowdown = round(100 * (loaded_s / training["alone_median_epoch_s"] - 1), 1)
     list_p99 = team["endpoints"]["clip_list"].get("p99_ms")
     return {
         "benchmark": "load", "date": datetime.date.today().isoformat(),
         "machine": f"{os.cpu_count()} vCPU {platform.processor() or platform.machine()}",
         "db": args.db, "broker": studio.broker, "clips": args.clips, "seed_s": seed_s,
         **team,
-        "training": {"alone": alone, "under_load": training, "slowdown_pct": slowdown,
-                     "clips_written_under_load": loaded.pop("clips_written")},
+        "training": {**training, "slowdown_pct": slowdown},
         "export": {"alone_s": export_alone, "under_load_s": loaded.pop("export_s")},
         "goals": {
             "no_errors": team["errors"] == 0,
@@ -192,9 +208,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="clip rows in the curated project (default %(default)s)")
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean seconds a curator waits between actions (default %(default)s)")
-    parser.add_argument("--baseline-epochs", type=int, default=5,
-                        help="epochs of the training run alone (the first is left out of the "
-                        "median; default %(default)s)")
+    parser.add_argument("--baseline-epochs", type=int, default=4,
+                        help="epochs the training run trains alone before and again after the "
+                        "curators (epoch 1, warm-up, is left out; default %(default)s)")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
     if args.curators < 1 or args.duration <= 0 or args.clips < 100 or args.baseline_epochs < 2:

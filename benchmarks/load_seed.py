@@ -2,8 +2,10 @@
 
 Through the studio's HTTP API: a project with its album uploaded, tracks and an album to export.
 Straight into the catalog (a bulk insert, as a finished run leaves them): one finished run with
-`epochs` checkpoints and `clips` clip rows spread over them, analysed (loudness, silence,
-quality, flags) with seeded random values so that every filter and sort has something to do.
+`epochs` checkpoints and `clips` clip rows spread over them, analysed like the cpu worker
+leaves them (features, scores, fingerprint, closeness to a source track) with seeded random values
+where the number does not matter, so that every filter and sort has something to do and every
+row is as heavy as a real one.
 The audio is 20 distinct synthesized 4-second recordings; every clip has its own file, a hard
 link to one of them, so Range requests read real WAV files of the real size.
 """
@@ -14,6 +16,7 @@ import io
 import os
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,9 @@ from app.db import make_engine, session_factory
 from app.services.analysis import FLAG_BITS
 from app.settings import Settings
 from app.storage import Storage
+from model.analysis import ANALYSIS_VERSION
+from model.features import measure
+from model.pathology import FLAG_NAMES
 from model.synth import through_composed
 from tests.plans import tiny_plan
 from tests.worker.harness import album_files
@@ -33,6 +39,7 @@ API = "/api/v1"
 SR = 16000
 CLIP_S = 4.0
 RECORDINGS = 20
+FINGERPRINT = 32  # floats: the mean of a frame's 20 MFCC + 12 chroma values
 
 
 @dataclass(frozen=True)
@@ -60,23 +67,45 @@ def new_project(http: httpx.Client, name: str) -> int:
 def seed_catalog(http: httpx.Client, settings: Settings, *, clips: int, epochs: int = 30,
                  tracks: int = 6) -> Catalog:
     project_id = new_project(http, "Curated")
-    run_id, ids = _clip_rows(settings, project_id, clips, epochs)
+    sources = ok(http.get(f"{API}/projects/{project_id}/sources"))["data"]
+    run_id, ids = _clip_rows(settings, project_id, clips, epochs, sources[0])
     album_id = _album(http, project_id, ids, tracks)
     return Catalog(project_id, run_id, epochs, tuple(ids), album_id)
 
 
-def _recordings(storage: Storage, project_id: int) -> list[Path]:
+def _recordings(storage: Storage, project_id: int) -> list[tuple[Path, dict[str, Any]]]:
+    """The recordings' files and their measured features."""
     out = []
     for i in range(RECORDINGS):
+        audio = through_composed(CLIP_S, SR, 900 + i)
         buf = io.BytesIO()
-        sf.write(buf, through_composed(CLIP_S, SR, 900 + i), SR, format="WAV", subtype="PCM_16")
-        out.append(storage.write_bytes(f"projects/{project_id}/load/rec-{i}.wav", buf.getvalue()))
+        sf.write(buf, audio, SR, format="WAV", subtype="PCM_16")
+        path = storage.write_bytes(f"projects/{project_id}/load/rec-{i}.wav", buf.getvalue())
+        out.append((path, measure(audio, SR).to_dict()))
     return out
 
 
-def _clip_rows(settings: Settings, project_id: int, n: int, epochs: int) -> tuple[int, list[int]]:
+def _analysis(rng: random.Random, source: dict[str, Any]) -> dict[str, Any]:
+    """`analysis` and `closeness` columns shaped as app/services/analysis.py writes them."""
+    matched = round(rng.uniform(0, 2), 2)
+    return {
+        "analysis": {"scores": {f: round(rng.random() * 0.6, 3) for f in FLAG_NAMES},
+                     "style_distance": round(rng.uniform(20, 80), 4),
+                     "fingerprint": [round(rng.gauss(0, 1), 3) for _ in range(FINGERPRINT)]},
+        "closeness": {"source_track_id": source["id"], "source_name": source["display_name"],
+                      "source_offset_s": round(rng.uniform(0, 8), 2),
+                      "clip_offset_s": round(rng.uniform(0, 4), 2),
+                      "similarity": round(rng.random(), 3), "seconds_matched": matched,
+                      "longest_run_s": matched, "share": round(matched / CLIP_S, 4),
+                      "copied": False},
+    }
+
+
+def _clip_rows(settings: Settings, project_id: int, n: int, epochs: int,
+               source: dict[str, Any]) -> tuple[int, list[int]]:
     storage = Storage(settings.media_dir)
     recordings = _recordings(storage, project_id)
+    peaks = storage.write_bytes(f"projects/{project_id}/load/peaks.json", b"{}")
     rng = random.Random(0)
     engine = make_engine(settings)
     try:
@@ -97,19 +126,22 @@ def _clip_rows(settings: Settings, project_id: int, n: int, epochs: int) -> tupl
                 key = f"{folder}/clips/e{ck.epoch:04d}-{i // epochs:04d}.wav"
                 path = storage.path(key)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                os.link(recordings[i % RECORDINGS], path)
+                recording, features = recordings[i % RECORDINGS]
+                os.link(recording, path)
                 flags = [name for name in ("silent", "noise", "loop") if rng.random() < 0.05]
                 rows.append(dict(
                     checkpoint_id=ck.id, project_id=project_id, run_id=run.id, epoch=ck.epoch,
                     index=i // epochs, seed=i, temperature=1.0, sample_rate=SR, duration_s=CLIP_S,
-                    audio_path=key, features={}, tags=[], notes="",
-                    loudness_lufs=rng.uniform(-40, -8), peak_dbfs=rng.uniform(-12, 0),
-                    silence_ratio=rng.uniform(0, 0.5), clipping=0.0,
+                    audio_path=key, peaks_path=str(peaks.relative_to(storage.root)),
+                    features=features, tags=[], notes="",
+                    loudness_lufs=rng.uniform(-40, -8), peak_dbfs=features["peak_dbfs"],
+                    silence_ratio=rng.uniform(0, 0.5), clipping=features["clipping"],
                     originality=rng.uniform(0.5, 1), quality=rng.random(),
                     rating=rng.choice((None, None, None, 1, 2, 3, 4, 5)),
                     flags=[{"name": f, "score": 0.8, "reason": "seeded", "details": {}}
                            for f in flags],
-                    flag_mask=sum(FLAG_BITS[f] for f in flags), analysis_version=1,
+                    flag_mask=sum(FLAG_BITS[f] for f in flags), **_analysis(rng, source),
+                    analysis_version=ANALYSIS_VERSION, analyzed_at=datetime.now(UTC),
                 ))
             session.execute(Clip.__table__.insert(), rows)
             session.commit()
