@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks.load_cpu import CpuMeter
 from benchmarks.load_curators import Target, curate
 from benchmarks.load_seed import API, Catalog, new_project, ok, seed_catalog
 from benchmarks.load_stack import Studio
@@ -112,7 +113,7 @@ async def export_later(base_url: str, album_id: int, delay_s: float) -> float:
         return await asyncio.to_thread(export_album, http, album_id)
 
 
-async def train_and_curate(http: httpx.Client, args: argparse.Namespace,
+async def train_and_curate(http: httpx.Client, args: argparse.Namespace, studio: Studio,
                            training_project: int, catalog: Catalog) -> dict[str, Any]:
     """One open-ended training run: --baseline-epochs alone, then the curators (and the export)
     for --duration, then --baseline-epochs alone again, then cancelled. Epoch 1 (warm-up) and
@@ -128,7 +129,9 @@ async def train_and_curate(http: httpx.Client, args: argparse.Namespace,
     export = asyncio.create_task(export_later(target.base_url, catalog.album_id,
                                               args.duration / 5))
     load_before = os.getloadavg()
+    meter = CpuMeter(studio.pids()).start()
     team = await curate(target, args.curators, args.duration, think_s=args.think)
+    cpu = meter.shares()
     load_after = os.getloadavg()
     during = epochs_done(http, run["id"])
     export_s = await export
@@ -142,7 +145,7 @@ async def train_and_curate(http: httpx.Client, args: argparse.Namespace,
         time.sleep(0.25)
     clips = ok(http.get(f"{API}/projects/{training_project}/clips",
                         params={"run": run["id"], "limit": 500}))["data"]
-    return {"curators": team, "export_s": export_s,
+    return {"curators": team, "export_s": export_s, "cpu_cores_used_under_load": cpu,
             "training": {"before": epoch_figures(state, range(2, before + 1)),
                          "under_load": epoch_figures(state, range(before + 2, during + 1)),
                          "after": epoch_figures(state, range(during + 2, after + 1)),
@@ -161,7 +164,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         seed_s = round(time.perf_counter() - t0, 1)
         say("exporting the album alone")
         export_alone = export_album(http, catalog.album_id)
-        loaded = asyncio.run(train_and_curate(http, args, training_project, catalog))
+        loaded = asyncio.run(train_and_curate(http, args, studio, training_project, catalog))
         if loaded["curators"]["errors"]:
             log = (studio.data_dir / "web.log").read_text(errors="replace")
             say("errors; the web app's log ends with:\n" + log[-4000:])

@@ -40,6 +40,11 @@ class WebProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -94,6 +99,12 @@ class Studio:
 
     def __exit__(self, *exc: object) -> None:
         self._exit.close()
+
+    def pids(self) -> dict[str, int]:
+        """The main process of each role (a worker's pool children are its own)."""
+        out = {"web": self.web.pid}
+        out |= {f"worker_{queue}": worker.pid for queue, worker in self.workers.items()}
+        return out
 
     def _start(self) -> None:
         values: dict[str, Any] = {"data_dir": self.data_dir}
