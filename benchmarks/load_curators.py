@@ -10,7 +10,7 @@ browser does, chosen at random with fixed weights:
   206 with exactly those bytes expected);
 - `rate`: PATCH a clip's rating (1..5);
 - `sse_first_event`: follow a job's Server-Sent Events for a few seconds (the run page); the
-  latency is until the first event, and the stream must keep delivering events or keep-alives.
+  latency is until the first event (the job as it is now), an error if none comes.
 
 Every request's latency and outcome is recorded per kind; anything but the expected status and
 body is an error (with a sample kept for the report). No wall-clock assertions: figures only.
