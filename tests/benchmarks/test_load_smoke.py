@@ -1,5 +1,6 @@
 """benchmarks/load.py's curators, briefly, against a real studio: `albumbot web` in its own
-process on a loopback port, a seeded SQLite catalog, 3 curators for a few seconds. The figures
+process on a loopback port, a seeded catalog (SQLite with the embedded broker, and PostgreSQL
+with Redis as `--db postgres` runs it), 3 curators for a few seconds. The figures
 have their shape and there is no error; latency is not asserted (the machine is shared). The
 workers, the training run and the export are left out here: the job the curators follow is a
 titles job that stays queued (no worker), so its stream sends one event and then keep-alives."""
@@ -9,14 +10,34 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from benchmarks.load_curators import ACTIONS, Tally, Target, curate
 from benchmarks.load_seed import API, ok, seed_catalog
 from benchmarks.load_stack import Studio
+from tests.conftest import _pg_unreachable_reason
+from tests.worker.conftest import REDIS_HOST, REDIS_PORT
 
 
-def test_three_curators_against_a_real_studio() -> None:
-    with Studio("sqlite", workers=False) as studio, httpx.Client(base_url=studio.web.url) as http:
+def _unreachable(db: str) -> str | None:
+    if db == "sqlite":
+        return None
+    import redis
+
+    try:
+        redis.Redis(REDIS_HOST, REDIS_PORT, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        return f"Redis not reachable at {REDIS_HOST}:{REDIS_PORT}: {exc}"
+    return _pg_unreachable_reason()
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres,
+                                                                          pytest.mark.redis])])
+def test_three_curators_against_a_real_studio(db: str) -> None:
+    reason = _unreachable(db)
+    if reason:
+        pytest.skip(reason)
+    with Studio(db, workers=False) as studio, httpx.Client(base_url=studio.web.url) as http:
         catalog = seed_catalog(http, studio.settings, clips=200, epochs=10, tracks=1)
         ok(http.put(f"{API}/projects/{catalog.project_id}/titles",
                     json=[f"Song number {i}" for i in range(10)]))
