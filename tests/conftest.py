@@ -28,25 +28,37 @@ def _pg_unreachable_reason() -> str | None:
     return None
 
 
+def create_pg_database(prefix: str = "albumbot_test") -> tuple[str, str]:
+    """A new empty database on the PG_ADMIN server: (its name, its SQLAlchemy URL)."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return name, f"{base}/{name}"
+
+
+def drop_pg_databases(names: list[str]) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def pg_database_factory() -> Iterator[Callable[[], str]]:
     """Call it to get the SQLAlchemy URL of a new empty database (dropped after the session)."""
     reason = _pg_unreachable_reason()
     if reason:
         pytest.skip(reason)
-    import psycopg
-
     created: list[str] = []
 
     def create() -> str:
-        name = f"albumbot_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        name, url = create_pg_database()
         created.append(name)
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        return f"{base}/{name}"
+        return url
 
     yield create
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_pg_databases(created)

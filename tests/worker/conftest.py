@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +23,9 @@ from app.migrate import upgrade
 from app.settings import Settings
 from tests.worker.harness import WorkerProcess, subprocess_env
 from worker.runtime import Runtime
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 _LOCK = "albumbot-test-owner"
@@ -78,18 +82,26 @@ def _running(settings: Settings, env: dict[str, str], data_dir: Path) -> Iterato
             stack.stop_workers()
 
 
+def claim_redis_db() -> Redis | None:
+    """A client of a Redis DB number nobody else uses now (empty, and marked as ours), or None
+    when all of 1..15 hold keys. Flush it (only it) when done. Raises redis.RedisError when
+    Redis is not reachable."""
+    import redis
+
+    for db in range(15, 0, -1):
+        r = redis.Redis(REDIS_HOST, REDIS_PORT, db=db, socket_connect_timeout=2)
+        if r.dbsize() == 0 and r.set(_LOCK, str(os.getpid()), nx=True):
+            return r
+    return None
+
+
 @pytest.fixture(scope="module")
 def redis_db() -> Iterator[int]:
     """A Redis DB number nobody else uses now; flushed (only it) afterwards."""
     import redis
 
-    taken = None
     try:
-        for db in range(15, 0, -1):
-            r = redis.Redis(REDIS_HOST, REDIS_PORT, db=db, socket_connect_timeout=2)
-            if r.dbsize() == 0 and r.set(_LOCK, str(os.getpid()), nx=True):
-                taken = r
-                break
+        taken = claim_redis_db()
     except redis.RedisError as exc:
         pytest.skip(f"Redis not reachable at {REDIS_HOST}:{REDIS_PORT}: {exc}")
     if taken is None:

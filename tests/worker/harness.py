@@ -65,16 +65,18 @@ def subprocess_env(values: dict[str, str]) -> dict[str, str]:
 
 class WorkerProcess:
     def __init__(
-        self, env: dict[str, str], log: Path, *, name: str = "test@%h", pool: str = "prefork"
+        self, env: dict[str, str], log: Path, *, name: str = "test@%h", pool: str = "prefork",
+        queues: str = "gpu,cpu",
     ) -> None:
         self.env, self.log_path, self.name, self.pool = env, log, name, pool
+        self.queues = queues
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "worker", "--queues", "gpu,cpu",
+                [sys.executable, "-m", "app.cli", "worker", "--queues", self.queues,
                  "--concurrency", "1", "--pool", self.pool, "--name", self.name],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
