@@ -14,6 +14,7 @@ from app.api.deps import (
 )
 from app.api.file_routes import add_file_route
 from app.api.problems import PROBLEM, Responses
+from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import API_PREFIX, job_url
 from app.media import file_response
 from app.presenters import album_out
@@ -109,6 +110,7 @@ add_file_route(
         202: {"description": "queued; the job's result links the album and the export"},
         409: {**PROBLEM, "description": "no trained epochs, or too few clips for the request"},
     },
+    dependencies=[LIMIT_JOBS],
 )
 def auto_album(
     project_id: ResourceId,

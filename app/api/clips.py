@@ -15,6 +15,7 @@ from app.api.deps import (
     SessionDep,
     StorageDep,
 )
+from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.media import file_response
 from app.presenters import clip_out
@@ -151,6 +152,7 @@ def clip_spectrogram(
     status_code=202,
     response_model=JobOut,
     responses={202: {"description": "queued on the cpu queue; Location points at the job"}},
+    dependencies=[LIMIT_JOBS],
 )
 def analyse_clips(
     project_id: ResourceId,

@@ -17,6 +17,7 @@ from app.api.deps import (
 )
 from app.api.file_routes import add_file_route
 from app.api.problems import PROBLEM
+from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.media import file_response
 from app.presenters import cover_out
@@ -37,6 +38,7 @@ router = APIRouter(tags=["covers"])
         409: {**PROBLEM, "description": "no album cover (or band photos) uploaded"},
         422: {**PROBLEM, "description": "a backend this install cannot run (GET /covers/backends)"},
     },
+    dependencies=[LIMIT_JOBS],
 )
 def generate_covers(
     project_id: ResourceId,

@@ -16,6 +16,7 @@ from app.api.deps import (
 )
 from app.api.file_routes import add_file_route
 from app.api.problems import PROBLEM
+from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.media import file_response
 from app.presenters import export_out
@@ -34,6 +35,7 @@ router = APIRouter(tags=["exports"])
         202: {"description": "queued; Location points at the job"},
         409: {**PROBLEM, "description": "the album has no tracks"},
     },
+    dependencies=[LIMIT_JOBS],
 )
 def create_export(
     album_id: ResourceId,

@@ -23,6 +23,7 @@ from app.api.deps import (
     StorageDep,
 )
 from app.api.problems import Responses
+from app.api.rate_limits import LIMIT_JOBS
 from app.presenters import clip_out, radio_out, radio_url
 from app.radio.buffer import Head, RadioBuffer
 from app.radio.listener import ICY_METAINT, segments, start_segment, with_icy
@@ -38,7 +39,10 @@ WARM_UP_WAIT_S = 30.0  # a new radio's first segment: model load and the first b
 STREAM: Responses = {200: {"content": {"audio/mpeg": {}}, "description": "MP3, endless"}}
 
 
-@router.post("/runs/{run_id}/radio", status_code=202, response_model=RadioOut, responses=ACCEPTED)
+@router.post(
+    "/runs/{run_id}/radio", status_code=202, response_model=RadioOut, responses=ACCEPTED,
+    dependencies=[LIMIT_JOBS],
+)
 def start_radio(
     run_id: ResourceId,
     session: SessionDep,
@@ -74,7 +78,10 @@ def stop_radio(
     return out
 
 
-@router.post("/radio/{radio_id}/keep", status_code=201, response_model=ClipOut)
+# Keeping a moment queues the new clip's analysis: a job like any other.
+@router.post(
+    "/radio/{radio_id}/keep", status_code=201, response_model=ClipOut, dependencies=[LIMIT_JOBS]
+)
 def keep_that(
     radio_id: ResourceId,
     session: SessionDep,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, ResourceId, SessionDep
 from app.api.problems import Responses
+from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.schemas.common import Page
 from app.schemas.jobs import JobOut
@@ -17,7 +18,8 @@ ACCEPTED: Responses = {202: {"description": "queued; Location points at the job"
 
 
 @router.post(
-    "/projects/{project_id}/runs", status_code=202, response_model=RunOut, responses=ACCEPTED
+    "/projects/{project_id}/runs", status_code=202, response_model=RunOut, responses=ACCEPTED,
+    dependencies=[LIMIT_JOBS],
 )
 def create_run(
     project_id: ResourceId,
@@ -56,7 +58,10 @@ def cancel_run(run_id: ResourceId, session: SessionDep, response: Response) -> R
     return RunOut.model_validate(run)
 
 
-@router.post("/runs/{run_id}/resume", status_code=202, response_model=RunOut, responses=ACCEPTED)
+@router.post(
+    "/runs/{run_id}/resume", status_code=202, response_model=RunOut, responses=ACCEPTED,
+    dependencies=[LIMIT_JOBS],
+)
 def resume_run(
     run_id: ResourceId,
     session: SessionDep,
@@ -82,6 +87,7 @@ def list_checkpoints(run_id: ResourceId, session: ReadSessionDep) -> Page[Checkp
     status_code=202,
     response_model=GenerateAccepted,
     responses=ACCEPTED,
+    dependencies=[LIMIT_JOBS],
 )
 def generate_clips(
     checkpoint_id: ResourceId,

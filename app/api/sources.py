@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ReadSessionDep, ResourceId, SessionDep, SettingsDep, StorageDep
 from app.api.problems import PROBLEM
+from app.api.rate_limits import LIMIT_UPLOADS
 from app.api.urls import image_url
 from app.catalog import SourceImage
 from app.schemas.common import Page
@@ -51,6 +52,7 @@ def _limits(settings: Settings) -> UploadLimits:
     openapi_extra=_multipart(
         {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}, ["files"]
     ),
+    dependencies=[LIMIT_UPLOADS],
 )
 async def upload_sources(
     project_id: ResourceId,
@@ -139,6 +141,7 @@ def image_out(image: SourceImage) -> SourceImageOut:
         },
         ["file", "role"],
     ),
+    dependencies=[LIMIT_UPLOADS],
 )
 async def upload_image(
     project_id: ResourceId,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, ResourceId, SessionDep
 from app.api.problems import PROBLEM
+from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.presenters import title_outs
 from app.schemas.common import Page
@@ -31,6 +32,7 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     status_code=202,
     response_model=JobOut,
     responses=ACCEPTED,
+    dependencies=[LIMIT_JOBS],
 )
 def generate_titles(
     project_id: ResourceId,

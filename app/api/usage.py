@@ -14,6 +14,7 @@ from app.api.deps import (
     SessionDep,
     StorageDep,
 )
+from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.schemas.jobs import JobOut
 from app.schemas.usage import RetentionDecisionOut, RetentionIn, RetentionOut, UsageOut
@@ -62,6 +63,7 @@ def retention_preview(
 @router.post(
     "/runs/{run_id}/retention", status_code=202, response_model=JobOut,
     responses={202: {"description": "queued; Location points at the job"}},
+    dependencies=[LIMIT_JOBS],
 )
 def apply_retention(
     run_id: ResourceId,
