@@ -276,3 +276,24 @@ def test_a_wrong_token_is_refused_before_it_costs_anything(limited: Settings) ->
     assert {w.status_code for w in wrong} == {401}
     assert right.status_code == 202
     assert right.headers["RateLimit-Remaining"] == str(BURST - 1)
+
+
+def test_x_forwarded_for_names_the_client_only_from_a_trusted_proxy(limited: Settings) -> None:
+    """uvicorn trusts X-Forwarded-For from 127.0.0.1 only (its --forwarded-allow-ips default):
+    from there each forwarded address has its own budget; from 127.0.0.2 the header is ignored,
+    so a client cannot buy a fresh budget by making one up."""
+    project_id = _project(limited)
+    with ExitStack() as stack:
+        base, _ = _serve(stack, limited)
+
+        def codes(source: str, forwarded: list[str]) -> list[int]:
+            transport = httpx.HTTPTransport(local_address=source)
+            with httpx.Client(transport=transport, timeout=30) as http:
+                return [http.post(f"{base}/api/v1/projects/{project_id}/titles/generate",
+                                  json={"n": 5}, headers={"X-Forwarded-For": f}).status_code
+                        for f in forwarded]
+
+        made_up = [f"198.51.100.{i}" for i in range(BURST + 1)]
+        assert codes("127.0.0.2", made_up) == [202] * BURST + [429]
+        assert codes("127.0.0.1", made_up) == [202] * (BURST + 1)  # four clients behind a proxy
+        assert codes("127.0.0.1", ["203.0.113.9"] * (BURST + 1)) == [202] * BURST + [429]
