@@ -4,7 +4,6 @@ loopback exemption switched off, and real HTTP."""
 
 from __future__ import annotations
 
-import io
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from app.api.rate_limits import limited_operations
 from app.db import engine_for_url, session_factory
@@ -22,6 +20,7 @@ from app.main import create_app
 from app.queue import RecordingQueue
 from app.services import projects
 from app.settings import Settings
+from tests.app.factories import image_bytes
 from tests.web.conftest import LiveServer
 from tests.worker.own_servers import free_port
 
@@ -80,15 +79,9 @@ def _generate(http: httpx.Client, base: str, project_id: int) -> httpx.Response:
     return http.post(f"{base}/api/v1/projects/{project_id}/titles/generate", json={"n": 5})
 
 
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (32, 32), (200, 40, 90)).save(out, format="PNG")
-    return out.getvalue()
-
-
 def _upload(http: httpx.Client, base: str, project_id: int) -> httpx.Response:
     return http.post(f"{base}/api/v1/projects/{project_id}/images", data={"role": "cover"},
-                     files={"file": ("cover.png", _png(), "image/png")})
+                     files={"file": ("cover.png", image_bytes(), "image/png")})
 
 
 def test_the_post_past_the_burst_gets_a_429_problem_and_nothing_is_queued(
