@@ -169,12 +169,14 @@ def heartbeat(
     *,
     progress: float | None = None,
     message: str | None = None,
+    now: datetime | None = None,
 ) -> bool:
     """Renew the lease (and report progress). Returns True when cancellation was requested.
 
-    Raises LeaseLost when another attempt owns the job or it is no longer running.
+    Raises LeaseLost when another attempt owns the job or it is no longer running. `now` is the
+    heartbeat's time, as in `claim` (a fake clock in tests).
     """
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {"heartbeat_at": now or utcnow()}
     if progress is not None:
         values["progress"] = min(1.0, max(0.0, progress))
     if message is not None:
