@@ -108,32 +108,37 @@ class LocalLimiter:
 class RedisLimiter:
     """The buckets of every web process, in Redis; the local ones while Redis is unreachable."""
 
-    def __init__(self, url: str, *, timeout_s: float = 0.5) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 0.5, retry_s: float = 5.0) -> None:
         import redis
 
-        # A short timeout: a request waits at most this long for a Redis that went away.
+        # A short timeout: a request waits at most this long for a Redis that went away, and
+        # after a failure Redis is left alone for `retry_s`, so an outage costs one wait per
+        # `retry_s`, not one per request.
         self._redis: Any = redis.Redis.from_url(
             url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
         )
         self._script = self._redis.register_script(GCRA_LUA)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._fallback = LocalLimiter()
-        self._down = False
+        self._retry_s = retry_s
+        self._down_until: float | None = None  # monotonic time of the next try while down
 
     def hit(self, key: str, policy: Policy) -> Decision:
+        if self._down_until is not None and time.monotonic() < self._down_until:
+            return self._fallback.hit(key, policy)
         try:
             allowed, remaining, retry_ms, reset_ms = self._script(
                 keys=[key], args=[policy.interval_ms, policy.burst]
             )
         except self._errors as exc:
-            if not self._down:
+            if self._down_until is None:
                 logger.warning("rate limits: Redis unreachable (%s); limiting per web process "
                                "until it is back", type(exc).__name__)
-                self._down = True
+            self._down_until = time.monotonic() + self._retry_s
             return self._fallback.hit(key, policy)
-        if self._down:
+        if self._down_until is not None:
             logger.info("rate limits: Redis is back; budgets are shared again")
-            self._down = False
+            self._down_until = None
         return Decision(bool(allowed), int(remaining), int(retry_ms) / 1000, int(reset_ms) / 1000)
 
     def close(self) -> None:

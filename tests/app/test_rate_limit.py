@@ -4,6 +4,8 @@ loopback exemption switched off, and real HTTP."""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +20,7 @@ from app.api.rate_limits import limited_operations
 from app.db import engine_for_url, session_factory
 from app.main import create_app
 from app.queue import RecordingQueue
+from app.rate_limit import Policy, RedisLimiter
 from app.services import projects
 from app.settings import Settings
 from tests.app.factories import image_bytes
@@ -290,3 +293,38 @@ def test_x_forwarded_for_names_the_client_only_from_a_trusted_proxy(limited: Set
         assert codes("127.0.0.2", made_up) == [202] * BURST + [429]
         assert codes("127.0.0.1", made_up) == [202] * (BURST + 1)  # four clients behind a proxy
         assert codes("127.0.0.1", ["203.0.113.9"] * (BURST + 1)) == [202] * BURST + [429]
+
+
+def test_a_redis_that_never_answers_is_asked_once_per_retry_period() -> None:
+    """A black hole (connections accepted, nothing answered) costs one timeout, not one per
+    request: until the retry period ends the in-process bucket decides alone."""
+    accepted: list[socket.socket] = []
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    stop = threading.Event()
+
+    def take() -> None:
+        hole.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(hole.accept()[0])
+            except TimeoutError:
+                continue
+
+    taker = threading.Thread(target=take, daemon=True)
+    taker.start()
+    limiter = RedisLimiter(f"redis://127.0.0.1:{hole.getsockname()[1]}/0", timeout_s=0.2,
+                           retry_s=3600)
+    policy = Policy("jobs", per_minute=1, burst=BURST)
+    try:
+        decisions = [limiter.hit("k", policy) for _ in range(BURST + 3)]
+    finally:
+        stop.set()
+        taker.join()
+        limiter.close()
+        for conn in accepted:
+            conn.close()
+        hole.close()
+    assert [d.allowed for d in decisions] == [True] * BURST + [False] * 3
+    assert len(accepted) == 1
