@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import (
+    LIMIT_JOBS,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -14,7 +15,6 @@ from app.api.deps import (
 )
 from app.api.file_routes import add_file_route
 from app.api.problems import PROBLEM, Responses
-from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import API_PREFIX, job_url
 from app.media import file_response
 from app.presenters import album_out

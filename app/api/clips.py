@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app import spectrogram
 from app.api.deps import (
+    LIMIT_JOBS,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -15,7 +16,6 @@ from app.api.deps import (
     SessionDep,
     StorageDep,
 )
-from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.media import file_response
 from app.presenters import clip_out

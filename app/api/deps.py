@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app import auth
+from app.api.rate_limits import RateLimit
 from app.queue import TaskQueue
 from app.settings import Settings
 from app.storage import Storage
@@ -55,6 +56,9 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 QueueDep = Annotated[TaskQueue, Depends(get_queue)]
+# Route dependencies: the rate-limit buckets of job-starting POSTs and of uploads.
+LIMIT_JOBS = Depends(RateLimit("jobs"))
+LIMIT_UPLOADS = Depends(RateLimit("uploads"))
 IdempotencyKey = Annotated[
     str | None,
     Header(

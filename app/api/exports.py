@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import (
+    LIMIT_JOBS,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -16,7 +17,6 @@ from app.api.deps import (
 )
 from app.api.file_routes import add_file_route
 from app.api.problems import PROBLEM
-from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.media import file_response
 from app.presenters import export_out

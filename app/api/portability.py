@@ -9,10 +9,16 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ReadSessionDep, ResourceId, SessionDep, SettingsDep, StorageDep
+from app.api.deps import (
+    LIMIT_UPLOADS,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
 from app.api.file_routes import add_file_route
 from app.api.problems import PROBLEM
-from app.api.rate_limits import LIMIT_UPLOADS
 from app.api.sources import _ensure_project, _multipart
 from app.media import file_response
 from app.received import ReceivedFile

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import (
+    LIMIT_JOBS,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -23,7 +24,6 @@ from app.api.deps import (
     StorageDep,
 )
 from app.api.problems import Responses
-from app.api.rate_limits import LIMIT_JOBS
 from app.presenters import clip_out, radio_out, radio_url
 from app.radio.buffer import Head, RadioBuffer
 from app.radio.listener import ICY_METAINT, segments, start_segment, with_icy

@@ -1,10 +1,10 @@
 """Rate limits on the routes that start jobs or take uploads (RELIABILITY 32), as a dependency.
 
-`dependencies=[LIMIT_JOBS]` or `[LIMIT_UPLOADS]` on a route counts each request against the
-client's bucket (app/rate_limit.py). The dependency runs after the token check (router-level
-dependencies come first), so a wrong token is a 401 that costs nothing, and before the handler
-reads the body, so a refused upload is not received. Every counted answer carries the IETF
-`RateLimit-*` headers; a refused one is a 429 problem with `Retry-After`.
+`dependencies=[LIMIT_JOBS]` or `[LIMIT_UPLOADS]` (aliases in app/api/deps.py) on a route counts
+each request against the client's bucket (app/rate_limit.py). The dependency runs after the token
+check (router-level dependencies come first), so a wrong token is a 401 that costs nothing, and
+before the handler reads the body, so a refused upload is not received. Every counted answer
+carries the IETF `RateLimit-*` headers; a refused one is a 429 problem with `Retry-After`.
 
 Who is a client: with `ALBUMBOT_API_TOKEN` set, the token's holder (one budget for everyone who
 has it, keyed by a digest, never the token itself); without one, the client's address. uvicorn
@@ -20,7 +20,7 @@ import ipaddress
 import math
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.routing import iter_route_contexts
 
 from app.api.problems import PROBLEM_JSON
@@ -105,9 +105,6 @@ class RateLimit:
             headers=values,
         )
 
-
-LIMIT_JOBS = Depends(RateLimit("jobs"))
-LIMIT_UPLOADS = Depends(RateLimit("uploads"))
 
 _HEADER_DOCS = {  # name -> (description, JSON type)
     "RateLimit-Limit": ("requests allowed at once (the burst)", "integer"),

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, ResourceId, SessionDep
+from app.api.deps import (
+    LIMIT_JOBS,
+    IdempotencyKey,
+    QueueDep,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+)
 from app.api.problems import Responses
-from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.schemas.common import Page
 from app.schemas.jobs import JobOut

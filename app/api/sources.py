@@ -9,9 +9,15 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ReadSessionDep, ResourceId, SessionDep, SettingsDep, StorageDep
+from app.api.deps import (
+    LIMIT_UPLOADS,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
 from app.api.problems import PROBLEM
-from app.api.rate_limits import LIMIT_UPLOADS
 from app.api.urls import image_url
 from app.catalog import SourceImage
 from app.schemas.common import Page

@@ -10,9 +10,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, ResourceId, SessionDep
+from app.api.deps import (
+    LIMIT_JOBS,
+    IdempotencyKey,
+    QueueDep,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+)
 from app.api.problems import PROBLEM
-from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.presenters import title_outs
 from app.schemas.common import Page

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import (
+    LIMIT_JOBS,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -14,7 +15,6 @@ from app.api.deps import (
     SessionDep,
     StorageDep,
 )
-from app.api.rate_limits import LIMIT_JOBS
 from app.api.urls import job_url
 from app.schemas.jobs import JobOut
 from app.schemas.usage import RetentionDecisionOut, RetentionIn, RetentionOut, UsageOut

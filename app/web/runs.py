@@ -10,8 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import QueueDep, ReadSessionDep, SessionDep
-from app.api.rate_limits import LIMIT_JOBS
+from app.api.deps import LIMIT_JOBS, QueueDep, ReadSessionDep, SessionDep
 from app.schemas.runs import RunConfigIn
 from app.services import clips, projects, runs, usage
 from app.services.errors import InvalidInput
