@@ -3,10 +3,10 @@
 Rules drive the real catalog code, app/jobs.py and the sweeper's requeue (worker/sweeper.py),
 in any order, with a fake clock: submit, start (claim a queued job), heartbeat, expire (time
 passes, a little or past the stale time), sweep (requeue a job whose lease went stale),
-redeliver (a message arrives again, for any job), cancel (the API's request, which the worker may act on
-at its next heartbeat), and the worker's ends: finish, fail, hand back (shutdown), plus a fenced
-output write. Workers keep every attempt they were ever given, so stale copies keep trying to
-write.
+redeliver (a message arrives again, for any job), cancel (the API's request, which the worker
+may act on at its next heartbeat), and the worker's ends: finish, fail, hand back (shutdown),
+plus a fenced output write. Workers keep every attempt they were ever given, so stale copies
+keep trying to write.
 
 A plain model says what each call must do; after every step the catalog must equal it, and:
 - one owner: a running job has exactly one lease owner, others none; no attempt number is
