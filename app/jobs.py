@@ -169,12 +169,14 @@ def heartbeat(
     *,
     progress: float | None = None,
     message: str | None = None,
+    now: datetime | None = None,
 ) -> bool:
     """Renew the lease (and report progress). Returns True when cancellation was requested.
 
-    Raises LeaseLost when another attempt owns the job or it is no longer running.
+    Raises LeaseLost when another attempt owns the job or it is no longer running. `now` is the
+    heartbeat's time, as in `claim` (a fake clock in tests).
     """
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {"heartbeat_at": now or utcnow()}
     if progress is not None:
         values["progress"] = min(1.0, max(0.0, progress))
     if message is not None:
@@ -202,20 +204,32 @@ def cancel(session: Session, job_id: int, attempt: int, *, message: str = "cance
     _end(session, job_id, attempt, status="cancelled", message=message)
 
 
-def release(session: Session, job_id: int, attempt: int, *, message: str = "") -> None:
+def release(session: Session, job_id: int, attempt: int, *, message: str = "") -> str:
     """running -> queued: hand the job back (warm shutdown) so its next delivery can claim it.
+    Returns the new status, mirrored by the job's run (if any) in the same transaction.
 
     A hand-back is not a failed attempt: `handbacks` counts them, and `claim`'s caller raises the
     job's attempt budget by that many. `enqueued_at` is cleared so the next sweep publishes it.
+    A job asked to stop ends `cancelled` instead: queued with its cancel request, no worker would
+    claim it and no sweep would publish it, so it would stay queued for ever.
     """
-    values = {
-        "status": "queued", "lease_owner": None, "heartbeat_at": None, "message": message,
-        "handbacks": Job.handbacks + 1, "enqueued_at": None,
-    }
-    if not _fenced(session, job_id, attempt, values):
-        session.rollback()
-        raise LeaseLost(f"job {job_id}: attempt {attempt} no longer holds the lease")
+    now = utcnow()
+    stopped = {"status": "cancelled", "lease_owner": None, "finished_at": now, "updated_at": now,
+               "message": "cancelled (asked to stop; not handed back)"}
+    if _fenced(session, job_id, attempt, stopped, Job.cancel_requested.is_(True)):
+        status = "cancelled"
+    else:
+        values = {
+            "status": "queued", "lease_owner": None, "heartbeat_at": None, "message": message,
+            "handbacks": Job.handbacks + 1, "enqueued_at": None, "updated_at": now,
+        }
+        if not _fenced(session, job_id, attempt, values):
+            session.rollback()
+            raise LeaseLost(f"job {job_id}: attempt {attempt} no longer holds the lease")
+        status = "queued"
+    mirror_run(session, job_id, status=status, error=None, attempt=attempt)
     session.commit()
+    return status
 
 
 def mirror_run(
@@ -292,10 +306,13 @@ def mark_enqueued(session: Session, job_id: int) -> None:
     session.commit()
 
 
-def _fenced(session: Session, job_id: int, attempt: int, values: dict[str, Any]) -> bool:
+def _fenced(
+    session: Session, job_id: int, attempt: int, values: dict[str, Any], *also: Any
+) -> bool:
+    """UPDATE the job only while `attempt` holds its lease (and the conditions `also` hold)."""
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.attempt == attempt, Job.status == "running")
+        .where(Job.id == job_id, Job.attempt == attempt, Job.status == "running", *also)
         .values(**values)
     )
     return bool(rows_matched(result))

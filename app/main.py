@@ -11,13 +11,14 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from app.api import accepted, api_router, health, problems
+from app.api import accepted, api_router, health, problems, rate_limits
 from app.api.deps import require_token
 from app.api.urls import API_PREFIX
 from app.body_limit import RequestBodyLimit
 from app.body_timeout import BodyReadTimeout
 from app.db import make_engine, read_only_engine, session_factory
 from app.queue import CeleryQueue, TaskQueue
+from app.rate_limit import make_limiter
 from app.schemas.common import Problem
 from app.settings import Settings
 from app.storage import Storage
@@ -51,12 +52,15 @@ def create_app(settings: Settings, *, queue: TaskQueue | None = None) -> FastAPI
     storage = Storage(settings.media_dir)
     storage.ensure()
     publisher = queue if queue is not None else CeleryQueue(settings)
+    limiter = make_limiter(settings.broker_url) if settings.rate_limit_enabled else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         if isinstance(publisher, CeleryQueue):
             publisher.close()
+        if limiter is not None:
+            limiter.close()
         engine.dispose()
 
     app = FastAPI(
@@ -74,6 +78,8 @@ def create_app(settings: Settings, *, queue: TaskQueue | None = None) -> FastAPI
     app.state.read_session_factory = session_factory(read_only_engine(engine))
     app.state.storage = storage
     app.state.queue = publisher
+    app.state.rate_limiter = limiter
+    app.state.rate_limit_policies = rate_limits.policies(settings)
 
     auth = [Depends(require_token)] if settings.api_token else []
     app.include_router(
@@ -83,6 +89,7 @@ def create_app(settings: Settings, *, queue: TaskQueue | None = None) -> FastAPI
     install_pages(app)  # the studio's HTML pages and /static (open like /healthz; see app/web)
     problems.install(app)
     accepted.document(app)
+    rate_limits.document(app)
     app.add_middleware(accepted.RetryAfterOnAccepted)
     app.add_middleware(
         RequestBodyLimit,

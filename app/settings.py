@@ -88,6 +88,16 @@ class Settings(BaseSettings):
     # Unset, covers use the next best backend. The web process checks the file (header only) to
     # list the backends; the cpu workers load it, so the path must be valid on both.
     vgg19_weights: Path | None = None
+    # Rate limits (app/rate_limit.py) on job-starting POSTs and uploads, per client (the token's
+    # holder, or the address): `*_per_minute` on average, up to `rate_limit_burst` at once.
+    # Shared by every web process through the broker's Redis; in process without one.
+    # Loopback clients (the studio on this machine) are exempt unless told otherwise.
+    rate_limit_enabled: bool = True
+    rate_limit_jobs_per_minute: int = Field(60, gt=0, le=60_000)
+    rate_limit_uploads_per_minute: int = Field(30, gt=0, le=60_000)
+    rate_limit_burst: int = Field(10, ge=1)
+    rate_limit_exempt_loopback: bool = True
+    rate_limit_key_prefix: str = Field("albumbot:ratelimit", min_length=1)
     sse_poll_s: float = Field(0.5, gt=0)  # how often /jobs/{id}/events looks at the job row
     sse_keepalive_s: float = Field(15.0, gt=0)
 

@@ -177,18 +177,18 @@ class Lease:
             self.mark_run(session, status="cancelled", error=None)
             jobs.cancel(session, self.job_id, self.attempt, message="cancelled; made so far: kept")
 
-    def release(self, *, message: str) -> None:
-        """Hand the job back (running -> queued) because this worker is shutting down.
+    def release(self, *, message: str) -> str:
+        """Hand the job back (running -> queued) because this worker is shutting down or the
+        job yielded; returns the new status: `cancelled` when it was asked to stop meanwhile.
 
         No message is published here: this worker may still be consuming while it winds down,
         and would only take the job back. `enqueued_at` is cleared instead (app/jobs.py
-        `release`), so the next sweep of any worker (a restarted worker sweeps at once)
-        publishes it. A hand-back is not a failed attempt (see `_claim`).
+        `release`, which also mirrors the run), so the next sweep of any worker (a restarted
+        worker sweeps at once) publishes it. A hand-back is not a failed attempt (see `_claim`).
         """
         self._halt()
         with self.rt.session() as session:
-            self.mark_run(session, status="queued", error=None)
-            jobs.release(session, self.job_id, self.attempt, message=message)  # fenced, commits
+            return jobs.release(session, self.job_id, self.attempt, message=message)  # fenced
 
     def mark_run(self, session: Session, *, status: str, error: str | None) -> None:
         # The run row mirrors its driving job; both change in one transaction, and only if this
@@ -237,16 +237,21 @@ def execute(
                 return None
             except Yielded as slice_done:
                 lease.beat()  # its progress so far
-                lease.release(message=str(slice_done))
-                _publish_again(rt, job_id, kind, payload)
+                if lease.release(message=str(slice_done)) == "queued":
+                    _publish_again(rt, job_id, kind, payload)
+                else:
+                    logger.info("job %d cancelled between slices", job_id)
                 return None
             except Stopped as stop:
                 if stop.reason == "cancel":
                     lease.cancel()
                     logger.info("job %d cancelled", job_id)
-                else:
-                    lease.release(message="worker shut down; continues on the next worker")
+                elif lease.release(
+                    message="worker shut down; continues on the next worker"
+                ) == "queued":
                     logger.info("job %d handed back to the queue (shutdown)", job_id)
+                else:
+                    logger.info("job %d cancelled (asked to stop before its hand-back)", job_id)
                 return None
             except Exception as exc:
                 if lease.cancel_requested():

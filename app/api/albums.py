@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import (
+    LIMIT_JOBS,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -109,6 +110,7 @@ add_file_route(
         202: {"description": "queued; the job's result links the album and the export"},
         409: {**PROBLEM, "description": "no trained epochs, or too few clips for the request"},
     },
+    dependencies=[LIMIT_JOBS],
 )
 def auto_album(
     project_id: ResourceId,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app import spectrogram
 from app.api.deps import (
+    LIMIT_JOBS,
     CursorQuery,
     IdempotencyKey,
     QueueDep,
@@ -152,6 +153,7 @@ def clip_spectrogram(
     status_code=202,
     response_model=JobOut,
     responses={202: {"description": "queued on the cpu queue; Location points at the job"}},
+    dependencies=[LIMIT_JOBS],
 )
 def analyse_clips(
     project_id: ResourceId,

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import (
+    LIMIT_JOBS,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -37,6 +38,7 @@ router = APIRouter(tags=["covers"])
         409: {**PROBLEM, "description": "no album cover (or band photos) uploaded"},
         422: {**PROBLEM, "description": "a backend this install cannot run (GET /covers/backends)"},
     },
+    dependencies=[LIMIT_JOBS],
 )
 def generate_covers(
     project_id: ResourceId,

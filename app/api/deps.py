@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app import auth
+from app.api.rate_limits import RateLimit
 from app.queue import TaskQueue
 from app.settings import Settings
 from app.storage import Storage
@@ -58,6 +59,9 @@ QueueDep = Annotated[TaskQueue, Depends(get_queue)]
 # Visible ASCII, spaces only inside, at most 200 (app.services.jobs.MAX_IDEMPOTENCY_KEY): the
 # schema says what the service accepts, so a key the schema admits is never refused later.
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,198}[!-~])?$"
+# Route dependencies: the rate-limit buckets of job-starting POSTs and of uploads.
+LIMIT_JOBS = Depends(RateLimit("jobs"))
+LIMIT_UPLOADS = Depends(RateLimit("uploads"))
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import (
+    LIMIT_JOBS,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -34,6 +35,7 @@ router = APIRouter(tags=["exports"])
         202: {"description": "queued; Location points at the job"},
         409: {**PROBLEM, "description": "the album has no tracks"},
     },
+    dependencies=[LIMIT_JOBS],
 )
 def create_export(
     album_id: ResourceId,

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ReadSessionDep, ResourceId, SessionDep, SettingsDep, StorageDep
+from app.api.deps import (
+    LIMIT_UPLOADS,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
 from app.api.file_routes import add_file_route
 from app.api.problems import PROBLEM
 from app.api.sources import _ensure_project, _multipart
@@ -68,6 +75,7 @@ async def _one_file(request: Request, storage: Any, max_bytes: int) -> tuple[Rec
     response_model=CheckpointImportOut,
     responses={413: PROBLEM, 422: {**PROBLEM, "description": "an incompatible checkpoint"}},
     openapi_extra=_multipart({"file": {"type": "string", "format": "binary"}}, ["file"]),
+    dependencies=[LIMIT_UPLOADS],
 )
 async def import_checkpoint(
     project_id: ResourceId, request: Request, session: SessionDep, storage: StorageDep,
@@ -137,6 +145,7 @@ def export_project(
     response_model=ProjectImportOut,
     responses={413: PROBLEM, 422: {**PROBLEM, "description": "not a usable project archive"}},
     openapi_extra=_multipart({"file": {"type": "string", "format": "binary"}}, ["file"]),
+    dependencies=[LIMIT_UPLOADS],
 )
 async def import_project(
     request: Request, session: SessionDep, storage: StorageDep, settings: SettingsDep

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import (
+    LIMIT_JOBS,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -38,7 +39,10 @@ WARM_UP_WAIT_S = 30.0  # a new radio's first segment: model load and the first b
 STREAM: Responses = {200: {"content": {"audio/mpeg": {}}, "description": "MP3, endless"}}
 
 
-@router.post("/runs/{run_id}/radio", status_code=202, response_model=RadioOut, responses=ACCEPTED)
+@router.post(
+    "/runs/{run_id}/radio", status_code=202, response_model=RadioOut, responses=ACCEPTED,
+    dependencies=[LIMIT_JOBS],
+)
 def start_radio(
     run_id: ResourceId,
     session: SessionDep,
@@ -74,7 +78,10 @@ def stop_radio(
     return out
 
 
-@router.post("/radio/{radio_id}/keep", status_code=201, response_model=ClipOut)
+# Keeping a moment queues the new clip's analysis: a job like any other.
+@router.post(
+    "/radio/{radio_id}/keep", status_code=201, response_model=ClipOut, dependencies=[LIMIT_JOBS]
+)
 def keep_that(
     radio_id: ResourceId,
     session: SessionDep,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import IdempotencyKey, QueueDep, ReadSessionDep, ResourceId, SessionDep
+from app.api.deps import (
+    LIMIT_JOBS,
+    IdempotencyKey,
+    QueueDep,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+)
 from app.api.links import RUN_LINKS
 from app.api.problems import Responses
 from app.api.urls import job_url
@@ -19,7 +26,7 @@ ACCEPTED: Responses = {202: {"description": "queued; Location points at the job"
 
 @router.post(
     "/projects/{project_id}/runs", status_code=202, response_model=RunOut,
-    responses={202: {**ACCEPTED[202], "links": RUN_LINKS}},
+    responses={202: {**ACCEPTED[202], "links": RUN_LINKS}}, dependencies=[LIMIT_JOBS],
 )
 def create_run(
     project_id: ResourceId,
@@ -58,7 +65,10 @@ def cancel_run(run_id: ResourceId, session: SessionDep, response: Response) -> R
     return RunOut.model_validate(run)
 
 
-@router.post("/runs/{run_id}/resume", status_code=202, response_model=RunOut, responses=ACCEPTED)
+@router.post(
+    "/runs/{run_id}/resume", status_code=202, response_model=RunOut, responses=ACCEPTED,
+    dependencies=[LIMIT_JOBS],
+)
 def resume_run(
     run_id: ResourceId,
     session: SessionDep,
@@ -84,6 +94,7 @@ def list_checkpoints(run_id: ResourceId, session: ReadSessionDep) -> Page[Checkp
     status_code=202,
     response_model=GenerateAccepted,
     responses=ACCEPTED,
+    dependencies=[LIMIT_JOBS],
 )
 def generate_clips(
     checkpoint_id: ResourceId,

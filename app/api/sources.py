@@ -9,7 +9,14 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ReadSessionDep, ResourceId, SessionDep, SettingsDep, StorageDep
+from app.api.deps import (
+    LIMIT_UPLOADS,
+    ReadSessionDep,
+    ResourceId,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
 from app.api.problems import PROBLEM
 from app.api.urls import image_url
 from app.catalog import SourceImage
@@ -53,6 +60,7 @@ def _limits(settings: Settings) -> UploadLimits:
                    "minItems": 1}},
         ["files"],
     ),
+    dependencies=[LIMIT_UPLOADS],
 )
 async def upload_sources(
     project_id: ResourceId,
@@ -141,6 +149,7 @@ def image_out(image: SourceImage) -> SourceImageOut:
         },
         ["file", "role"],
     ),
+    dependencies=[LIMIT_UPLOADS],
 )
 async def upload_image(
     project_id: ResourceId,

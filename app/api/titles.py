@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import (
+    LIMIT_JOBS,
     CursorQuery,
     IdempotencyKey,
     QueueDep,
@@ -38,6 +39,7 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     status_code=202,
     response_model=JobOut,
     responses=ACCEPTED,
+    dependencies=[LIMIT_JOBS],
 )
 def generate_titles(
     project_id: ResourceId,

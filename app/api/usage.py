@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import (
+    LIMIT_JOBS,
     IdempotencyKey,
     QueueDep,
     ReadSessionDep,
@@ -62,6 +63,7 @@ def retention_preview(
 @router.post(
     "/runs/{run_id}/retention", status_code=202, response_model=JobOut,
     responses={202: {"description": "queued; Location points at the job"}},
+    dependencies=[LIMIT_JOBS],
 )
 def apply_retention(
     run_id: ResourceId,

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import QueueDep, ReadSessionDep, SessionDep
+from app.api.deps import LIMIT_JOBS, QueueDep, ReadSessionDep, SessionDep
 from app.schemas.runs import RunConfigIn
 from app.services import clips, projects, runs, usage
 from app.services.errors import InvalidInput
@@ -74,7 +74,7 @@ def run_live(run_id: int, request: Request, session: ReadSessionDep) -> Response
     return render(request, "_run_live.html", run_context(session, run_id))
 
 
-@router.post("/projects/{project_id}/runs")
+@router.post("/projects/{project_id}/runs", dependencies=[LIMIT_JOBS])  # as the API's
 def start_run(
     project_id: int,
     request: Request,

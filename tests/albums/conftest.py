@@ -42,6 +42,9 @@ def settings(sqlite_template: Path, tmp_path: Path) -> Settings:
     return Settings(
         data_dir=data_dir, database_url=sqlite_copy(sqlite_template, data_dir),
         heartbeat_interval_s=0.2, job_stale_after_s=5.0,
+        # TestClient's client ("testclient") is not loopback: no rate limits in these tests
+        # (tests/app/test_rate_limit.py tests them).
+        rate_limit_enabled=False,
     )
 
 

@@ -79,6 +79,9 @@ def make_settings(sqlite_template: Path, tmp_path: Path) -> Callable[..., Settin
             "data_dir": data_dir,
             "database_url": sqlite_copy(sqlite_template, data_dir),
             "sse_poll_s": 0.05,
+            # TestClient's client ("testclient") is not loopback, so job POSTs would be rate
+            # limited; tests/app/test_rate_limit.py tests the limits with them on.
+            "rate_limit_enabled": False,
         }
         values.update(overrides)
         return Settings(**values)

@@ -25,7 +25,9 @@ def catalog_app() -> Any:
     # Built at collection time (schemathesis parametrizes from the schema): a throwaway catalog.
     data_dir = Path(tempfile.mkdtemp(prefix="albumbot-fuzz-"))
     atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
-    config = Settings(data_dir=data_dir)
+    # Rate limits off: the fuzzer sends hundreds of job POSTs from a non-loopback client
+    # ("testclient"); tests/app/test_rate_limit.py covers the 429s.
+    config = Settings(data_dir=data_dir, rate_limit_enabled=False)
     upgrade(config)
     app = create_app(config, queue=RecordingQueue())
     with app.state.session_factory() as s:  # something for id-taking operations to find

@@ -14,6 +14,7 @@ from app.catalog import JOB_STATUSES, TERMINAL_STATUSES, Job, utcnow
 from app.contract.kinds import RUN
 from app.contract.payloads import RunPayload
 from app.db import engine_for_url, session_factory
+from tests.app.factories import make_project, make_run_with_checkpoints
 
 
 def new_job(session: Session, **kw: object) -> Job:
@@ -122,6 +123,26 @@ def test_release_and_fail(session: Session) -> None:
     jobs.fail(session, job.id, attempt, "source.flac: flac decoder lost sync")
     job = reload(session, job)
     assert job.status == "failed" and job.error == "source.flac: flac decoder lost sync"
+
+
+def test_a_job_asked_to_stop_is_cancelled_not_handed_back(session: Session) -> None:
+    """Found by tests/app/test_job_lifecycle_machine.py: handed back with its cancel request,
+    the job stayed queued for ever (no worker claims it, no sweep publishes it)."""
+    job = new_job(session)
+    project = make_project(session)
+    run = make_run_with_checkpoints(session, project.id, epochs=1)
+    run.job_id, run.status = job.id, "running"
+    session.commit()
+    attempt = jobs.claim(session, job.id, "w1")
+    jobs.request_cancel(session, job.id)
+    assert jobs.release(session, job.id, attempt, message="worker shutting down") == "cancelled"
+    job = reload(session, job)
+    assert (job.status, job.lease_owner, job.handbacks) == ("cancelled", None, 0)
+    assert job.finished_at is not None
+    session.refresh(run)
+    assert run.status == "cancelled"
+    with pytest.raises(jobs.LeaseLost):  # the attempt ended: a second hand-back is fenced out
+        jobs.release(session, job.id, attempt)
 
 
 def test_sweeper_queries(session: Session) -> None:

@@ -44,7 +44,10 @@ class Studio:
 
 
 def make_studio(tmp: Path, *, api_token: str | None = None, **seed: Any) -> Studio:
-    settings = Settings(data_dir=tmp / "data", sse_poll_s=0.05, api_token=api_token)
+    # Rate limits off: page tests behind TestClient (client "testclient", not loopback) start
+    # runs freely; tests/app/test_rate_limit.py tests the limits.
+    settings = Settings(data_dir=tmp / "data", sse_poll_s=0.05, api_token=api_token,
+                        rate_limit_enabled=False)
     upgrade(settings)
     app = create_app(settings, queue=RecordingQueue())
     with app.state.session_factory() as session:

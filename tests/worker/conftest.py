@@ -57,6 +57,9 @@ class Stack:
 
 
 def make_stack(data_dir: Path, **settings_values: str) -> tuple[Settings, dict[str, str]]:
+    # Rate limits off: a module's tests share one app and one Redis bucket, and TestClient's
+    # client ("testclient") is not loopback (tests/app/test_rate_limit.py tests the limits).
+    settings_values.setdefault("rate_limit_enabled", "false")
     settings = Settings(data_dir=data_dir, **settings_values)  # type: ignore[arg-type]
     upgrade(settings)
     env = {"ALBUMBOT_DATA_DIR": str(data_dir), "ALBUMBOT_DATABASE_URL": settings.database_url}
