@@ -45,7 +45,9 @@ def _rich_app() -> FastAPI:
     # (audio, images, zips, pages of clips) meet their schemas, not only 404s.
     data_dir = Path(tempfile.mkdtemp(prefix="albumbot-conformance-"))
     atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
-    config = Settings(data_dir=data_dir)
+    # Limits off: every case comes from "testclient", one client, and a 429 would hide the answer
+    # under test; tests/app/test_rate_limit.py covers the 429s (the schema still documents them).
+    config = Settings(data_dir=data_dir, rate_limit_enabled=False)
     upgrade(config)
     app = create_app(config, queue=RecordingQueue())
     with app.state.session_factory() as session:
