@@ -130,7 +130,8 @@ def stand_ins() -> None:
     missing = [i for i in STAND_INS if podman("image", "exists", i, check=False).returncode]
     if not missing:
         return
-    if shutil.which("debootstrap") is None or not list(Path("/opt/wheels").glob("torch-*+cpu-*.whl")):
+    wheels = Path(os.environ.get("WHEELS", "/opt/wheels"))  # build-images.sh's default too
+    if shutil.which("debootstrap") is None or not list(wheels.glob("torch-*+cpu-*.whl")):
         pytest.skip(f"{missing} not built and no debootstrap or CPU torch wheel to build them")
     subprocess.run([str(OFFLINE / "build-images.sh")], env=_podman_env(), check=True)
 
