@@ -82,6 +82,9 @@ class Stack:
     def __init__(self, project: str, env: dict[str, str]) -> None:
         self.project = project
         self.env = {**_podman_env(), **env}
+        self.flower_url = f"http://127.0.0.1:{env['FLOWER_PORT']}/"
+        user, _, password = env["FLOWER_BASIC_AUTH"].partition(":")
+        self.flower_auth = (user, password)
 
     def compose(self, *args: str) -> str:
         command = [
@@ -139,15 +142,16 @@ def stand_ins() -> None:
 @pytest.fixture
 def stack(stand_ins: None) -> Iterator[tuple[Stack, httpx.Client]]:
     token = secrets.token_urlsafe(16)
-    web_port = free_port()
+    web_port, flower_port = free_port(), free_port()
+    flower_auth = ("admin", secrets.token_urlsafe(8))
     s = Stack(
         f"albumbot-test-{os.getpid()}-{secrets.token_hex(3)}",
         {
             "POSTGRES_PASSWORD": secrets.token_urlsafe(12),
-            "FLOWER_BASIC_AUTH": f"admin:{secrets.token_urlsafe(8)}",
+            "FLOWER_BASIC_AUTH": ":".join(flower_auth),
             "ALBUMBOT_API_TOKEN": token,
             "WEB_PORT": str(web_port),
-            "FLOWER_PORT": str(free_port()),
+            "FLOWER_PORT": str(flower_port),
         },
     )
     try:
@@ -198,4 +202,12 @@ def test_the_compose_stack_trains_a_tiny_run_through_the_published_port(
     # Trained by the gpu-queue container, written to the shared media volume, served by web.
     assert get(client, f"/jobs/{run['job_id']}")["status"] == "succeeded"
     assert re.search(r"Task run-training\[[^\]]+\] succeeded", s.logs("worker-gpu"))
+    # Flower on its published port: behind its basic auth, and it sees the broker's workers.
+    assert httpx.get(s.flower_url, timeout=10).status_code == 401
+    listing = f"{s.flower_url}api/workers?refresh=1"
+    workers = wait_for(
+        lambda: httpx.get(listing, auth=s.flower_auth, timeout=30).json(),
+        60, interval=2.0, what="flower to list the workers",
+    )
+    assert {name.split("@")[0] for name in workers} == {"gpu", "cpu"}, workers
     print(f"compose stack: tiny run of 1 epoch and 2 clips in {took:.1f} s")
