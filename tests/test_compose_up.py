@@ -142,16 +142,15 @@ def stand_ins() -> None:
 @pytest.fixture
 def stack(stand_ins: None) -> Iterator[tuple[Stack, httpx.Client]]:
     token = secrets.token_urlsafe(16)
-    web_port, flower_port = free_port(), free_port()
-    flower_auth = ("admin", secrets.token_urlsafe(8))
+    web_port = free_port()
     s = Stack(
         f"albumbot-test-{os.getpid()}-{secrets.token_hex(3)}",
         {
             "POSTGRES_PASSWORD": secrets.token_urlsafe(12),
-            "FLOWER_BASIC_AUTH": ":".join(flower_auth),
+            "FLOWER_BASIC_AUTH": f"admin:{secrets.token_urlsafe(8)}",
             "ALBUMBOT_API_TOKEN": token,
             "WEB_PORT": str(web_port),
-            "FLOWER_PORT": str(flower_port),
+            "FLOWER_PORT": str(free_port()),
         },
     )
     try:
