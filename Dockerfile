@@ -1,6 +1,9 @@
 # One image for every albumbot role (web, worker, migrate); docker-compose.yml picks the command.
 # CPU torch by default; the gpu worker is built with --build-arg TORCH_INDEX_URL=<a CUDA index>.
-FROM python:3.11-slim
+# BASE: any image with Python 3.11 whose `python`/`pip` come first on PATH; without a registry,
+# deploy/offline/ builds one from Debian packages (compose.offline.yml passes it).
+ARG BASE=python:3.11-slim
+FROM ${BASE}
 
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu

@@ -123,3 +123,47 @@ def test_the_web_service_off_loopback_is_never_open(compose: dict[str, Any]) -> 
     args = build_parser().parse_args(services(compose)["web"]["command"][1:])
     assert not is_loopback(args.host)
     assert Settings(api_token="").api_token is None  # what ${ALBUMBOT_API_TOKEN:-} gives
+
+
+class _OverrideLoader(yaml.SafeLoader):
+    """Reads compose-spec tags (`!reset`, `!override`) that plain YAML does not know."""
+
+
+_OverrideLoader.add_constructor("!reset", lambda loader, node: None)
+_OverrideLoader.add_constructor("!override", lambda loader, node: loader.construct_mapping(node))
+OFFLINE = ROOT / "deploy" / "offline"
+
+
+@pytest.fixture(scope="module")
+def offline() -> dict[str, Any]:
+    data = yaml.load((OFFLINE / "compose.offline.yml").read_text(), Loader=_OverrideLoader)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_the_offline_override_swaps_only_images(
+    compose: dict[str, Any], offline: dict[str, Any]
+) -> None:
+    """deploy/offline/compose.offline.yml (tests/test_compose_up.py) changes where images come
+    from and nothing else, and leaves no registry image in place."""
+    s, o = services(compose), services(offline)
+    assert set(o) <= set(s)
+    for name, override in o.items():
+        assert set(override) <= {"image", "build", "deploy"}, name
+    for name, service in s.items():
+        if "build" in service:
+            assert o[name]["build"]["args"]["BASE"].startswith("localhost/albumbot-offline/"), name
+        else:
+            assert o[name]["image"].startswith("localhost/albumbot-offline/"), name
+    assert o["worker-gpu"]["deploy"] is None  # `!reset`: no NVIDIA reservation on a CPU host
+
+
+def test_every_stand_in_is_built_by_the_script(offline: dict[str, Any]) -> None:
+    script = (OFFLINE / "build-images.sh").read_text()
+    built = set(re.findall(r"-t (localhost/albumbot-offline/\S+)", script))
+    named = {o["image"] for o in services(offline).values() if "image" in o}
+    named |= {o["build"]["args"]["BASE"] for o in services(offline).values() if "build" in o}
+    assert {n for n in named if n.startswith("localhost/albumbot-offline/")} <= built
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^ARG BASE=python:3\.11-slim$", text, flags=re.M)
+    assert re.search(r"^FROM \$\{BASE\}$", text, flags=re.M)
