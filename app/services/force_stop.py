@@ -18,7 +18,7 @@ def force_stop_job(session: Session, job_id: int) -> Job:
         session.refresh(job)
         raise Conflict(
             f"job {job_id} is already {job.status}: there is nothing to stop",
-            job_id=job_id, status=job.status,
+            job_id=job_id, job_status=job.status,
         )
     session.refresh(job)
     return job
