@@ -78,7 +78,9 @@ class Lease:
     # -- what runners call ------------------------------------------------------------------
 
     def report(self, *, progress: float | None = None, message: str | None = None) -> None:
-        """Progress in 0..1 and a one-line message; the next heartbeat writes them."""
+        """Progress in 0..1 and a one-line message; the next heartbeat writes them. A report
+        counts as a step too: the runner got somewhere (a new phase, a step)."""
+        self.steps += 1
         if progress is not None:
             self.progress = min(1.0, max(0.0, progress))
         if message is not None:
