@@ -36,8 +36,8 @@ def note_segment_length(settings: Settings, job_id: int, seconds: float) -> None
     if settings.embedded_broker or seconds <= settings.visibility_timeout_s:
         return
     logger.warning(
-        "job %d: a training segment took %.0f s, above the broker's visibility timeout (%d s); "
-        "its message was redelivered (the copy is dropped by the lease). Raise "
+        "job %d: a training segment took %.1f s, above the broker's visibility timeout (%d s); "
+        "its message may have been redelivered (a copy is dropped by the lease). Raise "
         "ALBUMBOT_VISIBILITY_TIMEOUT_S or lower ALBUMBOT_TRAIN_SEGMENT_EPOCHS.",
         job_id, seconds, settings.visibility_timeout_s,
     )
