@@ -222,8 +222,12 @@ def _busy_jobs() -> list[Busy]:
     albumbot task takes one argument, its job id."""
     from celery.worker import state as worker_state
 
+    try:
+        requests = list(worker_state.active_requests)
+    except RuntimeError:  # the consumer changed the set meanwhile: look again next time
+        return []
     busy = []
-    for request in list(worker_state.active_requests):
+    for request in requests:
         pid, args = getattr(request, "worker_pid", None), getattr(request, "args", None)
         if pid and pid != os.getpid() and args and isinstance(args[0], int):
             busy.append(Busy(args[0], pid))

@@ -101,7 +101,7 @@ def judge(
             verdicts.append(Verdict(job.id, b.pid, job.attempt, "force-stopped", requeue=False))
             continue
         if job.status != "running" or job.lease_owner != owner_name(node, b.pid):
-            continue  # between two jobs, or a duplicate delivery that holds no lease
+            continue  # between two jobs, or a duplicate delivery that holds no lease (see below)
         if job.kind in WATCHED and job.progress_at is not None and job.progress_at < stalled_before:
             idle = (now - job.progress_at).total_seconds()
             reason = (f"stalled: no progress for {idle:.1f} s at step {job.steps} "
@@ -164,14 +164,36 @@ def _wait_gone(pid: int) -> None:
         time.sleep(0.05)
 
 
+def unowned(rt: Runtime, node: str, busy: list[Busy]) -> list[Busy]:
+    """Busy children whose job they do not hold (any more): another attempt's, requeued or
+    ended. A task in that state normally returns within milliseconds (a dropped duplicate, a
+    job just finished); one that stays so was requeued by the sweeper while wedged."""
+    if not busy:
+        return []
+    with rt.reading() as session:
+        held = {(job_id, owner) for job_id, owner in session.execute(
+            select(Job.id, Job.lease_owner).where(
+                Job.id.in_([b.job_id for b in busy]), Job.status == "running"
+            )
+        )}
+    return [b for b in busy if (b.job_id, owner_name(node, b.pid)) not in held]
+
+
 class Watchdog:
-    """Runs `judge` and `enforce` every heartbeat interval on a daemon thread until `stop()`."""
+    """Runs `judge` and `enforce` every heartbeat interval on a daemon thread until `stop()`.
+
+    It also remembers since when a child has been busy on a job it does not hold, and kills it
+    once that lasted `job_stale_after_s`: the sweeper (of any node) may requeue a job whose
+    child is wedged so hard that even its heartbeat stopped, and that child would otherwise sit
+    on the worker forever.
+    """
 
     def __init__(self, rt: Runtime, node: str, busy: Callable[[], list[Busy]]) -> None:
         self.rt, self.node, self.busy = rt, node, busy
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="albumbot-watchdog", daemon=True)
         self._killed: set[tuple[int, int]] = set()  # (job, pid) the pool has not reaped yet
+        self._unowned_since: dict[Busy, float] = {}
 
     def start(self) -> None:
         self._thread.start()
@@ -185,11 +207,24 @@ class Watchdog:
                 busy = self.busy()
                 self._killed &= {(b.job_id, b.pid) for b in busy}
                 fresh = [b for b in busy if (b.job_id, b.pid) not in self._killed]
-                for verdict in judge(self.rt, self.node, fresh):
+                verdicts = judge(self.rt, self.node, fresh) + self._long_unowned(fresh)
+                for verdict in verdicts:
                     if enforce(self.rt, self.node, verdict):
                         self._killed.add((verdict.job_id, verdict.pid))
             except Exception:  # noqa: BLE001 - e.g. the catalog restarting; look again later
                 logger.exception("watchdog pass failed")
+
+
+    def _long_unowned(self, busy: list[Busy]) -> list[Verdict]:
+        now = time.monotonic()
+        current = set(unowned(self.rt, self.node, busy))
+        self._unowned_since = {b: self._unowned_since.get(b, now) for b in current}
+        limit = self.rt.settings.job_stale_after_s
+        return [
+            Verdict(b.job_id, b.pid, 0, f"busy for {limit:g} s on a job it no longer holds",
+                    requeue=False)
+            for b, since in self._unowned_since.items() if now - since >= limit
+        ]
 
 
 def fail_over_limit(rt: Runtime, node: str, job_id: int, reason: str) -> bool:

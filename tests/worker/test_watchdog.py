@@ -20,8 +20,8 @@ from app.settings import Settings
 from tests.worker.conftest import Recorded
 from tests.worker.test_lease import new_run_job, rows
 from worker.runtime import Runtime, owner_name
-from worker.sweeper import sweep
-from worker.watchdog import Busy, enforce, judge
+from worker.sweeper import requeue, sweep
+from worker.watchdog import Busy, enforce, fail_over_limit, judge, unowned
 
 NODE = "gpu@box"
 
@@ -132,3 +132,29 @@ def test_a_force_stopped_job_gets_its_process_killed_and_stays_cancelled(
     assert job.status == "cancelled" and run.status == "cancelled" and recorded.sent == []
     with rt.sessions() as s:
         assert not liveness.force_stop(s, job_id)  # already ended
+
+
+def test_a_child_busy_on_a_job_the_sweeper_took_back_is_found(
+    recorded: Recorded, child: subprocess.Popen[bytes]
+) -> None:
+    rt = recorded.rt
+    job_id, _, attempt = claimed(rt, child.pid)
+    busy = [Busy(job_id, child.pid)]
+    assert unowned(rt, NODE, busy) == []  # it holds its job
+    with rt.session() as s:  # what the sweeper does to a job whose heartbeat went stale
+        requeue(s, job_id, attempt, owner=owner_name(NODE, child.pid), reason="no heartbeat")
+    assert unowned(rt, NODE, busy) == busy
+    assert judge(rt, NODE, busy) == []  # not a stall of its own: the Watchdog times it
+
+
+def test_a_job_over_its_hard_limit_fails_on_its_node_only(
+    recorded: Recorded, child: subprocess.Popen[bytes]
+) -> None:
+    rt = recorded.rt
+    job_id, run_id, _ = claimed(rt, child.pid)
+    assert not fail_over_limit(rt, "cpu@elsewhere", job_id, "killed: over its limit")
+    assert fail_over_limit(rt, NODE, job_id, "killed: over its limit")
+    job, run = rows(rt, job_id, run_id)
+    assert (job.status, job.error, run.status, run.error) == (
+        "failed", "killed: over its limit", "failed", "killed: over its limit"
+    )
