@@ -29,3 +29,8 @@ def test_every_task_but_training_and_the_radio_has_a_soft_and_a_hard_limit(tmp_p
 def test_a_limit_for_an_unknown_or_unlimited_kind_is_refused(tmp_path: Path, kind: str) -> None:
     with pytest.raises(ValueError, match=f"job_time_limits names '{kind}'"):
         task_annotations(Settings(data_dir=tmp_path, job_time_limits={kind: 10}))
+
+
+def test_a_limit_must_be_above_zero(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"job_time_limits\['export'\] must be above 0 s"):
+        Settings(data_dir=tmp_path, job_time_limits={"export": 0})
