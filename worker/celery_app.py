@@ -170,7 +170,7 @@ def _connect_signals(app: Celery, state: WorkerState) -> None:
             return
         state.sweeper = Sweeper(runtime_of(app), sender.hostname)
         state.sweeper.start()
-        if _is_solo(sender):
+        if _is_solo(state.controller):
             logger.warning("solo pool: a wedged job cannot be killed without killing the worker; "
                            "stall detection and force stop need the prefork pool")
             return
