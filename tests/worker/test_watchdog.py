@@ -158,3 +158,18 @@ def test_a_job_over_its_hard_limit_fails_on_its_node_only(
     assert (job.status, job.error, run.status, run.error) == (
         "failed", "killed: over its limit", "failed", "killed: over its limit"
     )
+
+
+def test_a_live_child_whose_heartbeat_stopped_is_recycled_whatever_its_kind(
+    recorded: Recorded, child: subprocess.Popen[bytes]
+) -> None:
+    rt = recorded.rt  # stale after 1 s: code that holds the GIL starves the heartbeat thread too
+    job_id, run_id, _ = claimed(rt, child.pid)
+    with rt.session() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(
+            kind="export", heartbeat_at=utcnow() - timedelta(seconds=2)
+        ))
+    [verdict] = judge(rt, NODE, [Busy(job_id, child.pid)])
+    assert verdict.requeue and "stopped heartbeating 2." in verdict.reason
+    assert enforce(rt, NODE, verdict) and child.wait(10) == -9
+    assert rows(rt, job_id, run_id)[0].status == "queued"
