@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import TERMINAL_STATUSES, Job, Run, utcnow
@@ -142,6 +142,8 @@ def claim(
             started_at=now,
             error=None,
             updated_at=now,
+            steps=0,  # each attempt counts its own steps; its stall clock starts now
+            progress_at=now,
         )
         .returning(Job.attempt)
     ).scalar_one_or_none()
@@ -170,17 +172,24 @@ def heartbeat(
     progress: float | None = None,
     message: str | None = None,
     now: datetime | None = None,
+    steps: int | None = None,
 ) -> bool:
     """Renew the lease (and report progress). Returns True when cancellation was requested.
 
-    Raises LeaseLost when another attempt owns the job or it is no longer running. `now` is the
-    heartbeat's time, as in `claim` (a fake clock in tests).
+    `steps` done by this attempt: `progress_at` moves only when the count does (in SQL, so no
+    read first), which is how a wedged job with a live heartbeat shows (worker/watchdog.py).
+    `now` is the heartbeat's time, as in `claim` (a fake clock in tests).
+    Raises LeaseLost when another attempt owns the job or it is no longer running.
     """
-    values: dict[str, Any] = {"heartbeat_at": now or utcnow()}
+    stamp = now or utcnow()
+    values: dict[str, Any] = {"heartbeat_at": stamp}
     if progress is not None:
         values["progress"] = min(1.0, max(0.0, progress))
     if message is not None:
         values["message"] = message
+    if steps is not None:
+        values["steps"] = steps
+        values["progress_at"] = case((Job.steps != steps, stamp), else_=Job.progress_at)
     fenced_update(session, job_id, attempt, **values)
     cancel = session.execute(select(Job.cancel_requested).where(Job.id == job_id)).scalar_one()
     session.commit()
@@ -259,12 +268,13 @@ def request_cancel(session: Session, job_id: int) -> Job | None:
     session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == "queued")
-        .values(status="cancelled", cancel_requested=True, finished_at=now, updated_at=now)
+        .values(status="cancelled", cancel_requested=True, cancel_requested_at=now,
+                finished_at=now, updated_at=now)
     )
     session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == "running", Job.cancel_requested.is_(False))
-        .values(cancel_requested=True, updated_at=now)
+        .values(cancel_requested=True, cancel_requested_at=now, updated_at=now)
     )
     session.commit()
     return session.get(Job, job_id, populate_existing=True)

@@ -66,6 +66,27 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(15.0, gt=0)
     republish_after_s: float = Field(600.0, gt=0)
     max_attempts: int = Field(3, ge=1)
+    # Liveness (worker/watchdog.py). A training or generation job counts its steps; one whose
+    # count stands still for `stall_after_s` while its heartbeat goes on is wedged: the worker's
+    # main process kills the child running it and hands the job back (resumed from its last
+    # checkpoint, the attempt counted). A cancel not honoured within `force_stop_after_s` gets
+    # a force-stop button on the run page.
+    stall_after_s: float = Field(600.0, gt=0)
+    force_stop_after_s: float = Field(30.0, gt=0)
+    # Every task but training and the radio (which end only when done or stopped) gets a soft
+    # time limit (SoftTimeLimitExceeded: the job fails with a readable reason, its partial files
+    # are removed) and a hard one `time_limit_grace_s` later (the child is killed).
+    # `job_time_limits` overrides the soft limit per job kind, e.g. '{"export": 1800}'.
+    job_time_limit_s: float = Field(6 * 3600.0, gt=0)
+    job_time_limits: dict[str, float] = Field(default_factory=dict)
+    time_limit_grace_s: float = Field(60.0, gt=0)
+    # Long runs train in segments of this many epochs, one broker message each (the next one
+    # is published when a segment ends), so no message stays unacked for longer than a segment
+    # and Redis never redelivers a running training (RELIABILITY A1). 0: the whole run in one.
+    train_segment_epochs: int = Field(1, ge=0)
+    # Tests only: the training loop of attempt 1 wedges (sleeps forever) at this optimizer step
+    # (worker/faults.py). 0, the default, is off.
+    fault_wedge_step: int = Field(0, ge=0)
     # CPU threads of a worker process; 0 = torch's default (one per core). Sampling is one step
     # per sample, where extra threads only add synchronisation, so generation defaults to one.
     train_threads: int = Field(0, ge=0)
@@ -115,6 +136,9 @@ class Settings(BaseSettings):
                 f"job_stale_after_s ({self.job_stale_after_s}) must be at least 3 heartbeat "
                 f"intervals ({3 * self.heartbeat_interval_s}), or live jobs would look orphaned"
             )
+        for kind, limit in self.job_time_limits.items():
+            if limit <= 0:
+                raise ValueError(f"job_time_limits[{kind!r}] must be above 0 s, not {limit}")
         return self
 
     @property

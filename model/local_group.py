@@ -64,6 +64,7 @@ class RankJob:
     resume: str | None
     devices: tuple[str, ...]  # one per rank: "cuda:0", "cuda:1"... or "cpu"
     threads: int = 0  # torch CPU threads per child (0: torch's default)
+    until_epoch: int | None = None  # this segment's last epoch (None: the run's last)
 
     @property
     def world_size(self) -> int:

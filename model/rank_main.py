@@ -45,6 +45,7 @@ def main(argv: list[str]) -> int:
             Path(job.out_dir),
             resume=Path(job.resume) if job.resume else None,
             dist=ctx,
+            until_epoch=job.until_epoch,
         )
     finally:
         leave(ctx)

@@ -279,8 +279,12 @@ def train(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     dist: DistContext | None = None,
+    until_epoch: int | None = None,
 ) -> TrainResult:
     """Train until `train_cfg.epochs` epochs are complete (counting those of the resumed run).
+
+    `until_epoch` ends this call earlier, after that epoch (one segment of a long run, resumed
+    from its checkpoint by the next call); the test NLL is measured only at the run's end.
 
     After each epoch: validation NLL, a checkpoint `out_dir/epoch-NNNN.pt`, then `on_epoch`.
     `should_stop` is polled before every step; when it answers True the run stops, keeping the
@@ -316,7 +320,8 @@ def train(
         state = new_state(model_cfg, train_cfg, manifest.dataset_id, device, dist)
     results: list[EpochResult] = []
     last = checkpoint_path(out_dir, state.epoch) if resume is not None else None
-    while state.epoch < train_cfg.epochs:
+    end = train_cfg.epochs if until_epoch is None else min(until_epoch, train_cfg.epochs)
+    while state.epoch < end:
         t0 = time.perf_counter()
         train_bits, stopped = train_epoch(
             state, splits["train"], device, on_progress=on_progress, should_stop=should_stop
@@ -347,6 +352,8 @@ def train(
         if on_epoch is not None and dist.is_main:
             on_epoch(result)
         dist.after_epoch(state.epoch)
+    if state.epoch < train_cfg.epochs:  # a segment ended; the run goes on
+        return TrainResult(results, last, None, False)
     test_bits = evaluate(state.model, splits["test"], train_cfg, device, dist)
     return TrainResult(results, last, test_bits, False)
 

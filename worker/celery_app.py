@@ -26,6 +26,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
+from billiard.exceptions import TimeLimitExceeded
 from celery import Celery, signals
 from kombu.entity import Exchange, Queue
 
@@ -35,6 +36,8 @@ from app.settings import Settings, broker_config, ensure_broker_dirs
 from worker.runtime import Runtime
 from worker.sweeper import Sweeper
 from worker.temp_sweep import sweep_temp
+from worker.time_limits import over_limit_reason, task_annotations
+from worker.watchdog import Busy, Watchdog, fail_over_limit
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +99,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": not settings.embedded_broker,  # for Flower
         "worker_hijack_root_logger": False,
         "enable_utc": True,
+        # Soft and hard time limits of every task that must end by itself (worker/time_limits.py).
+        "task_annotations": task_annotations(settings),
     }
 
 
@@ -108,6 +113,7 @@ class WorkerState:
     controller: Any = None  # celery.worker.WorkController, in the main process
     main_pid: int | None = None  # the worker's main process
     sweeper: Sweeper | None = None
+    watchdog: Watchdog | None = None  # the main process of a prefork pool only
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -164,6 +170,24 @@ def _connect_signals(app: Celery, state: WorkerState) -> None:
             return
         state.sweeper = Sweeper(runtime_of(app), sender.hostname)
         state.sweeper.start()
+        if _is_solo(state.controller):
+            logger.warning("solo pool: a wedged job cannot be killed without killing the worker; "
+                           "stall detection and force stop need the prefork pool")
+            return
+        state.watchdog = Watchdog(runtime_of(app), sender.hostname, _busy_jobs)
+        state.watchdog.start()
+
+    def on_task_failure(sender: Any = None, exception: Any = None, args: Any = None,
+                        **_: Any) -> None:
+        # The pool killed a child over its hard time limit; the main process records why.
+        if os.getpid() != state.main_pid or not isinstance(exception, TimeLimitExceeded):
+            return
+        controller, name = state.controller, getattr(sender, "name", None)
+        kind = next((k for k in KINDS.values() if k.task == name), None)
+        if controller is None or kind is None or not args:
+            return
+        fail_over_limit(runtime_of(app), controller.hostname, int(args[0]),
+                        over_limit_reason(state.settings, kind, hard=True))
 
     def on_shutting_down(sender: Any = None, how: str = "", **_: Any) -> None:
         controller = state.controller
@@ -171,6 +195,8 @@ def _connect_signals(app: Celery, state: WorkerState) -> None:
             return
         if state.sweeper is not None:
             state.sweeper.stop(timeout=0)
+        if state.watchdog is not None:
+            state.watchdog.stop()
         if state.runtime is not None:
             state.runtime.shutdown.set()  # a solo pool runs the task in this very process
         # Ask the pool children that are running a job to stop it between two steps: warm
@@ -183,6 +209,29 @@ def _connect_signals(app: Celery, state: WorkerState) -> None:
     signals.worker_process_init.connect(on_process_init, weak=False, dispatch_uid=f"{uid}-proc")
     signals.worker_ready.connect(on_ready, weak=False, dispatch_uid=f"{uid}-ready")
     signals.worker_shutting_down.connect(on_shutting_down, weak=False, dispatch_uid=f"{uid}-stop")
+    signals.task_failure.connect(on_task_failure, weak=False, dispatch_uid=f"{uid}-failure")
+
+
+def _is_solo(controller: Any) -> bool:
+    pool_cls = getattr(controller, "pool_cls", None)
+    return "solo" in str(getattr(pool_cls, "__module__", pool_cls))
+
+
+def _busy_jobs() -> list[Busy]:
+    """The jobs pool children run now, and their pids (in the worker's main process). Every
+    albumbot task takes one argument, its job id."""
+    from celery.worker import state as worker_state
+
+    try:
+        requests = list(worker_state.active_requests)
+    except RuntimeError:  # the consumer changed the set meanwhile: look again next time
+        return []
+    busy = []
+    for request in requests:
+        pid, args = getattr(request, "worker_pid", None), getattr(request, "args", None)
+        if pid and pid != os.getpid() and args and isinstance(args[0], int):
+            busy.append(Busy(args[0], pid))
+    return busy
 
 
 def _busy_children() -> list[int]:

@@ -10,10 +10,14 @@ transaction that this attempt still holds the lease, so a stale copy of a redeli
 The heartbeat runs on its own thread so that liveness does not depend on how long one training
 step, one block of generated audio or one decoded file takes. It also carries the cancel flag
 back to the runner: `should_stop()` is a memory read, cheap enough to poll before every step.
+Every poll also counts one step done (runners poll between training steps, generated blocks,
+decoded files): the heartbeat writes that count, and a count that stands still under a live
+heartbeat is how a wedged job is told from a slow one (worker/watchdog.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -21,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from billiard.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -33,6 +38,7 @@ from app.jobs import GaveUp, LeaseLost, LeaseNotAcquired
 from worker.errors import describe
 from worker.runtime import Runtime, dead_local_owner, owner_name
 from worker.sweeper import requeue
+from worker.time_limits import over_limit_reason
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +68,7 @@ class Lease:
         self.rt, self.job_id, self.attempt = rt, job_id, attempt
         self.progress = 0.0
         self.message = ""
+        self.steps = 0  # polls between two steps: the progress counter the watchdog reads
         self._cancel = threading.Event()
         self._lost = threading.Event()
         self._done = threading.Event()
@@ -71,7 +78,9 @@ class Lease:
     # -- what runners call ------------------------------------------------------------------
 
     def report(self, *, progress: float | None = None, message: str | None = None) -> None:
-        """Progress in 0..1 and a one-line message; the next heartbeat writes them."""
+        """Progress in 0..1 and a one-line message; the next heartbeat writes them. A report
+        counts as a step too: the runner got somewhere (a new phase, a step)."""
+        self.steps += 1
         if progress is not None:
             self.progress = min(1.0, max(0.0, progress))
         if message is not None:
@@ -80,6 +89,7 @@ class Lease:
     def should_stop(self) -> bool:
         """Poll between steps. True on cancel or shutdown; raises LeaseLost when another attempt
         owns the job (stop at once and write nothing)."""
+        self.steps += 1
         if self._lost.is_set():
             raise LeaseLost(f"job {self.job_id}: attempt {self.attempt} lost its lease")
         return self._cancel.is_set() or self.rt.shutdown.is_set()
@@ -122,7 +132,8 @@ class Lease:
         try:
             with self.rt.session() as session:
                 if jobs.heartbeat(
-                    session, self.job_id, self.attempt, progress=self.progress, message=self.message
+                    session, self.job_id, self.attempt, progress=self.progress,
+                    message=self.message, steps=self.steps,
                 ):
                     self._cancel.set()
             self._last_ok = time.monotonic()
@@ -216,6 +227,19 @@ def execute(
         return None
     attempt, stored = claimed
     lease = Lease(rt, job_id, attempt)
+    # One line per attempt that runs, with its end below: the record that no two copies of a
+    # job ever ran at once (tests/worker/test_segments.py reads it).
+    logger.info("job %d attempt %d runs in %s", job_id, attempt, owner_name(node))
+    try:
+        return _run(rt, lease, kind, runner, stored)
+    finally:
+        logger.info("job %d attempt %d ends", job_id, attempt)
+
+
+def _run(
+    rt: Runtime, lease: Lease, kind: JobKind[P], runner: Runner[P], stored: dict[str, Any]
+) -> dict[str, Any] | None:
+    job_id, attempt = lease.job_id, lease.attempt
     try:
         with rt.job_running(), lease.beating():
             try:
@@ -253,6 +277,12 @@ def execute(
                 else:
                     logger.info("job %d cancelled (asked to stop before its hand-back)", job_id)
                 return None
+            except SoftTimeLimitExceeded:
+                error = over_limit_reason(rt.settings, kind, hard=False)
+                logger.error("job %d failed: %s", job_id, error)
+                with contextlib.suppress(LeaseLost):
+                    lease.fail(error)
+                raise
             except Exception as exc:
                 if lease.cancel_requested():
                     # Asked to stop, and what it worked on went away first (a project deleted

@@ -17,6 +17,7 @@ generating.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,9 +35,11 @@ from model.train import EpochResult, Progress, checkpoint_path, train
 from worker.clips import ClipTarget, make_clips, plan, torch_threads
 from worker.datasets import ensure_dataset
 from worker.errors import JobError
-from worker.lease import Lease, Stopped
+from worker.faults import wedge_if_asked
+from worker.lease import Lease, Stopped, Yielded
 from worker.priming import load_prime
 from worker.runtime import Runtime
+from worker.segments import note_segment_length, segment_end
 from worker.training_group import threads_per_rank, training_devices, training_group
 
 logger = logging.getLogger(__name__)
@@ -72,6 +75,9 @@ def run_training(rt: Runtime, lease: Lease, payload: RunPayload) -> dict[str, An
             _epoch_done(rt, lease, spec, record, path)
     if last is not None:
         logger.info("run %d resumes from %s", spec.id, last.name)
+    epochs = run_plan.epochs
+    done = max((int(entry["epoch"]) for entry in history), default=0)
+    until = segment_end(done, epochs, rt.settings.train_segment_epochs)
 
     def on_epoch(result: EpochResult) -> None:
         record = EpochRecord(
@@ -84,9 +90,8 @@ def run_training(rt: Runtime, lease: Lease, payload: RunPayload) -> dict[str, An
         )
         _epoch_done(rt, lease, spec, record, result.checkpoint)
 
-    epochs = run_plan.epochs
-
     def on_progress(p: Progress) -> None:
+        wedge_if_asked(rt.settings, lease.attempt, p.step)
         lease.report(
             progress=(p.epoch - 1 + p.fraction) / epochs,
             message=f"epoch {p.epoch}/{epochs}: step {p.step}, {p.loss_bits:.2f} bits/sample",
@@ -96,8 +101,9 @@ def run_training(rt: Runtime, lease: Lease, payload: RunPayload) -> dict[str, An
     ranks = f" on {len(devices)} ranks ({devices[0].split(':')[0]})" if len(devices) > 1 else ""
     lease.report(message=("training" if last is None else f"resuming from {last.name}") + ranks)
     threads = threads_per_rank(devices, rt.settings.train_threads)
+    started = time.monotonic()
     with torch_threads(threads), training_group(
-        devices, run_plan.model, run_plan.train, dataset.path, out_dir, last, threads
+        devices, run_plan.model, run_plan.train, dataset.path, out_dir, last, threads, until
     ) as dist:
         result = train(
             run_plan.model,
@@ -110,9 +116,13 @@ def run_training(rt: Runtime, lease: Lease, payload: RunPayload) -> dict[str, An
             on_progress=on_progress,
             should_stop=lease.should_stop,
             dist=dist,
+            until_epoch=until,
         )
     if result.stopped:
         raise Stopped(lease.stop_reason)
+    note_segment_length(rt.settings, lease.job_id, time.monotonic() - started)
+    if until < epochs:
+        raise Yielded(f"epoch {until}/{epochs} done; training continues in the next segment")
     with rt.reading() as session:
         clips = training.run_clip_count(session, spec.id)
     return {"epochs": epochs, "clips": clips, "test_nll_bits": result.test_nll_bits}

@@ -140,10 +140,10 @@ def dead_local_owner(owner: str | None, node: str) -> bool:
         return True
     except PermissionError:  # alive, someone else's
         return False
-    return _is_zombie(pid)
+    return is_zombie(pid)
 
 
-def _is_zombie(pid: int) -> bool:
+def is_zombie(pid: int) -> bool:
     # A killed pool child stays a zombie until the pool reaps it; it holds no lease any more.
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:

@@ -15,6 +15,10 @@ can separate them, and late acks plus redelivery alone cover none of them well:
   lease belonged to a process of this very node) the sweeper moves it back to `queued` and
   publishes it; the next worker claims it with attempt + 1 and resumes from the checkpoint.
 
+A job whose heartbeat is fresh but whose steps stand still (wedged inside a step) is never
+requeued here: its copy still runs, and only the worker's main process on the same node can kill
+it first (worker/watchdog.py).
+
 Publishing twice is harmless by design: a worker claims a job only when it is `queued` (or its
 lease is stale), and the claim is one conditional UPDATE, so a duplicate message finds the job
 taken or finished and is dropped without work. Several sweepers (one per worker) may therefore

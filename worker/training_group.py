@@ -52,6 +52,7 @@ def training_group(
     out_dir: Path,
     resume: Path | None,
     threads: int,
+    until_epoch: int | None = None,
 ) -> Iterator[DistContext]:
     """This process's DistContext for training on `devices` (a run of one for one device)."""
     if len(devices) == 1:
@@ -60,7 +61,7 @@ def training_group(
     job = RankJob(
         model=model.to_dict(), train=train.to_dict(), dataset_dir=str(dataset_dir),
         out_dir=str(out_dir), resume=None if resume is None else str(resume),
-        devices=tuple(devices), threads=threads,
+        devices=tuple(devices), threads=threads, until_epoch=until_epoch,
     )
     with LocalGroup(job) as dist:
         yield dist

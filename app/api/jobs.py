@@ -1,4 +1,4 @@
-"""/jobs: poll, cancel, and follow any asynchronous job as Server-Sent Events."""
+"""/jobs: poll, cancel, force-stop, and follow any asynchronous job as Server-Sent Events."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ReadSessionDep, ResourceId, SessionDep, SettingsDep
+from app.api.problems import PROBLEM
 from app.catalog import Job
 from app.schemas.jobs import JobOut
-from app.services import jobs
+from app.services import force_stop, jobs
 from app.services.errors import NotFound
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -33,6 +34,18 @@ def cancel_job(job_id: ResourceId, session: SessionDep) -> JobOut:
     """Cooperative: a queued job is cancelled at once, a running one at its next check.
     Cancelling again, or cancelling a finished job, changes nothing."""
     return JobOut.model_validate(jobs.cancel_job(session, job_id))
+
+
+@router.post(
+    "/{job_id}/force-stop",
+    response_model=JobOut,
+    responses={409: {**PROBLEM, "description": "the job already ended"}},
+)
+def force_stop_job(job_id: ResourceId, session: SessionDep) -> JobOut:
+    """For a job that does not honour its cancel (wedged inside a step): cancelled at once, and
+    the worker process running it is killed within a heartbeat interval, freeing the worker.
+    What it made so far stays. 409 when the job already ended."""
+    return JobOut.model_validate(force_stop.force_stop_job(session, job_id))
 
 
 @router.get(

@@ -47,6 +47,12 @@ class Job(Timestamps, Base):
     heartbeat_at: Mapped[datetime | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     handbacks: Mapped[int] = mapped_column(default=0)  # clean hand-backs (shutdown), not deaths
+    # Liveness (worker/watchdog.py): steps this attempt has done and when that count last moved;
+    # when a cancel was asked, and when a curator forced the stop of a job that did not honour it.
+    steps: Mapped[int] = mapped_column(default=0, server_default="0")
+    progress_at: Mapped[datetime | None]
+    cancel_requested_at: Mapped[datetime | None]
+    force_stopped_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # app/contract/payloads.py
     result: Mapped[dict[str, Any] | None]

@@ -21,6 +21,10 @@ class JobOut(Out):
     attempt: int
     error: str | None
     cancel_requested: bool
+    cancel_requested_at: datetime | None = None
+    force_stopped_at: datetime | None = None
+    steps: int = 0  # steps this attempt has done; `progress_at`: when the count last moved
+    progress_at: datetime | None = None
     payload: dict[str, Any]
     result: dict[str, Any] | None
     project_id: int | None

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import LIMIT_JOBS, QueueDep, ReadSessionDep, SessionDep
+from app.catalog import Job
 from app.schemas.runs import RunConfigIn
 from app.services import clips, projects, runs, usage
 from app.services.errors import InvalidInput
@@ -56,6 +57,8 @@ def run_context(session: ReadSessionDep, run_id: int) -> RunContext:
             "live_url": f"/runs/{run.id}/live", "run_url": f"/api/v1/runs/{run.id}",
             "events_url": f"/api/v1/jobs/{run.job_id}/events" if run.job_id else None,
             "project_id": project.id,
+            # A cancel asked and not honoured yet: the page offers a force stop after a while.
+            "cancel_requested_at": _cancel_pending_since(job),
         },
     )
 
@@ -65,7 +68,16 @@ def run_page(run_id: int, request: Request, session: ReadSessionDep) -> Response
     ctx = run_context(session, run_id)
     # Measured here, not in run_context: the live part is polled and need not walk the folder.
     disk = disk_line(usage.run_usage(session, storage_of(request), run_id))
-    return render(request, "run.html", replace(ctx, disk=disk))
+    wait_s = request.app.state.settings.force_stop_after_s
+    page_data = {**ctx.page_data, "force_stop_after_s": wait_s}
+    return render(request, "run.html", replace(ctx, disk=disk, page_data=page_data))
+
+
+def _cancel_pending_since(job: Job | None) -> str | None:
+    """When the running job was asked to stop (ISO 8601), or None when it was not / it ended."""
+    if job is None or job.status != "running" or job.cancel_requested_at is None:
+        return None
+    return job.cancel_requested_at.isoformat()
 
 
 @router.get("/runs/{run_id}/live")

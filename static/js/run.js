@@ -38,18 +38,44 @@ function follow() {
     const status = live().querySelector("[data-run-status]");
     if (status && status.textContent !== job.status && job.status !== "succeeded") status.textContent = job.status;
     soon();
+    if (job.status === "running" && job.cancel_requested_at) offerForceStop(job.cancel_requested_at);
     if (["succeeded", "failed", "cancelled"].includes(job.status)) {
       source.close();
       document.getElementById("cancel-run").hidden = true;
       document.getElementById("resume-run").hidden = job.status === "succeeded";
+      document.getElementById("force-stop-run").hidden = true;
     }
   });
   source.addEventListener("gone", () => source.close());
 }
 
 document.getElementById("cancel-run")?.addEventListener("click", async () => {
-  await api("POST", `/api/v1/runs/${data.run_id}/cancel`);
+  const run = await api("POST", `/api/v1/runs/${data.run_id}/cancel`);
   toast("Cancelling after the current step");
+  if (run.status === "running") offerForceStop(new Date().toISOString());
+});
+
+// A cancel not honoured within force_stop_after_s (a job wedged inside a step never reads it):
+// offer to cancel now and have the worker process killed (POST /jobs/{id}/force-stop).
+let forceStopTimer = null;
+function offerForceStop(askedAt) {
+  const button = document.getElementById("force-stop-run");
+  if (!button || !data.job_id || forceStopTimer) return;
+  const wait = Math.max(0, Date.parse(askedAt) + data.force_stop_after_s * 1000 - Date.now());
+  forceStopTimer = setTimeout(() => {
+    if (!["succeeded", "failed", "cancelled"].includes(live().dataset.status)) button.hidden = false;
+  }, wait);
+}
+if (data.cancel_requested_at) offerForceStop(data.cancel_requested_at);
+document.getElementById("force-stop-run")?.addEventListener("click", async (e) => {
+  if (!confirm(`Force stop run ${data.run_id}? Its job is cancelled now and the worker process `
+    + "running it is killed; the epochs it finished stay.")) return;
+  const job = await api("POST", `/api/v1/jobs/${data.job_id}/force-stop`);
+  e.target.hidden = true;
+  document.getElementById("cancel-run").hidden = true;
+  document.getElementById("resume-run").hidden = false;
+  toast(`Run ${data.run_id} ${job.status}: force-stopped`);
+  refresh();
 });
 document.getElementById("resume-run")?.addEventListener("click", async () => {
   const run = await api("POST", `/api/v1/runs/${data.run_id}/resume`);

@@ -55,6 +55,7 @@ def settings(sqlite_template: Path, tmp_path: Path) -> Iterator[Settings]:
     s = Settings(
         data_dir=data_dir, database_url=sqlite_copy(sqlite_template, data_dir),
         heartbeat_interval_s=0.2, job_stale_after_s=5.0, train_threads=1,
+        train_segment_epochs=0,  # whole runs per task, as these tests count them
     )
     reason = _mount(s.media_dir)
     if reason:

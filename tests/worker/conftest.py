@@ -158,6 +158,7 @@ def recorded(tmp_path: Path, catalog_template: Path) -> Iterator[Recorded]:
         sweep_interval_s=1.0,
         republish_after_s=60.0,
         max_attempts=3,
+        train_segment_epochs=0,  # execute() runs a whole run: no broker here to chain segments
     )
     sent: list[tuple[str, int, str]] = []
     rt = Runtime.create(settings, lambda task, job_id, queue: sent.append((task, job_id, queue)))

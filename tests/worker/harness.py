@@ -37,6 +37,9 @@ WORKER_ENV = {
     "ALBUMBOT_TRAIN_THREADS": "1",
     "ALBUMBOT_GENERATE_THREADS": "1",
     "ALBUMBOT_VISIBILITY_TIMEOUT_S": "60",
+    # These tests count one attempt per run; segments (one message per epoch, an attempt each)
+    # are tested on their own (test_segments.py), with the production default of 1.
+    "ALBUMBOT_TRAIN_SEGMENT_EPOCHS": "0",
     "OMP_NUM_THREADS": "1",
 }
 
