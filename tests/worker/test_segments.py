@@ -29,7 +29,10 @@ from tests.worker.test_chaos import job_row
 
 pytestmark = pytest.mark.slow
 
-VISIBILITY_S = 4  # Redis redelivers a message unacknowledged for longer than this
+# Redis redelivers a message unacknowledged for longer than this. Short, and epochs long enough
+# (64 segments per chunk) that the whole run outlives it twice even on a fast, idle machine; a
+# segment that outlives it too (a loaded machine) has its redelivered copy dropped by the lease.
+VISIBILITY_S = 2
 
 
 @pytest.fixture
@@ -69,7 +72,7 @@ def test_two_workers_and_a_short_visibility_timeout_run_one_copy_per_segment(
 
     pid = new_project(c)
     epochs = 5
-    run = start_run(c, pid, tiny_run(epochs, segments=32))
+    run = start_run(c, pid, tiny_run(epochs, segments=64))
     rid, job_id = run["id"], run["job_id"]
     final = wait_run(c, rid, ("succeeded", "failed", "cancelled"), 600)
     log = shared_log.read_text(errors="replace")
