@@ -59,8 +59,8 @@ def list_live_clips(
         return []
     running = set(session.scalars(select(Job.id).where(
         Job.id.in_({p.job_id for p in found}), Job.status.in_(LIVE_STATUSES))))
-    landed = set(session.execute(select(Clip.checkpoint_id, Clip.index).where(
-        Clip.checkpoint_id.in_({p.checkpoint_id for p in found}))).tuples())
+    landed = {(c, i) for c, i in session.execute(select(Clip.checkpoint_id, Clip.index).where(
+        Clip.checkpoint_id.in_({p.checkpoint_id for p in found})))}
     return [
         LiveClip(p) for p in found
         if p.job_id in running and (p.checkpoint_id, p.index) not in landed
