@@ -224,6 +224,7 @@ class ClipsContext:
     flag_options: list[Option] = doc("pathology-flag filter values")
     total: int = doc("clips matching the filters")
     page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
+    live_url: str = doc("the API listing the live clips these filters show", default="")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from tests.radio.conftest import Trained, trained  # noqa: F401 - the shared fixture
+from tests.radio.conftest import Trained, trained  # noqa: F401 - the shared fixtures
+from tests.web.conftest import chromium  # noqa: F401
 from tests.worker.harness import API, wait_for
 
 __all__ = ["Listener", "api", "checkpoint_id", "generate", "wait_live", "wait_job"]
