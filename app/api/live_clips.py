@@ -84,10 +84,13 @@ def stream_live_clip(
     p = live.progress
     body = stream_wav(live_clips.audio_file(storage, live), p.sample_rate, p.total_samples,
                       generating=generating)
+    # No Content-Length: the WAV header already says how long the clip will be, and a chunked
+    # body that ends early is a clean end (Chromium also starts playing on less buffered audio
+    # without one); a stream cut short of its header's length is a cancelled clip.
     headers = {
         "Cache-Control": "no-store",
-        "Content-Length": str(HEADER_BYTES + p.total_samples * BYTES_PER_SAMPLE),
         "X-Live-Generated-S": f"{live.generated_s:.3f}",
+        "X-Live-Total-Bytes": str(HEADER_BYTES + p.total_samples * BYTES_PER_SAMPLE),
     }
     return StreamingResponse(body, media_type="audio/wav", headers=headers)
 

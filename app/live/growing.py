@@ -8,8 +8,7 @@ that rename, so a reader opens whichever name exists now and keeps reading the s
 Listeners get the clip as a WAV of its final length (`wav_header`): the canonical header
 libsndfile itself writes on close, then the samples as they appear. A growing, known-length
 WAV over plain HTTP is what every browser's <audio> plays progressively (no MSE, no worklet, no
-encoder on the web host), it is lossless, so the stream is byte for byte the finished file, and
-a Content-Length lets the player show the clip's real duration from the first byte.
+encoder on the web host), and it is lossless, so the stream is byte for byte the finished file.
 """
 
 from __future__ import annotations
@@ -94,8 +93,8 @@ async def stream_wav(
     generating: Callable[[], Awaitable[bool]],
 ) -> AsyncIterator[bytes]:
     """The clip as a WAV: the header at once, then every sample as soon as it is on disk,
-    until all `total_samples` are sent. Ends early (short of its Content-Length, so the
-    player sees a cut stream) when the clip stops generating without being finished."""
+    until all `total_samples` are sent. Ends early (short of the length its header gives, so
+    a player sees a cut stream) when the clip stops generating without being finished."""
     yield wav_header(sample_rate, total_samples)
     want = total_samples * BYTES_PER_SAMPLE
     sent = 0
