@@ -13,15 +13,18 @@ An embedded stack (SQLite, filesystem broker, one real worker process, one gener
 uvicorn on loopback, one run per shape trained for one short epoch. Per shape and kind: one cold
 start (the worker's first of that checkpoint), then `WARM` warm ones; each radio or clip job is
 stopped and its worker freed before the next. Also the radio generator's realtime factor after a
-few seconds on air. Prints one JSON object. Usage: PYTHONPATH=. .venv/bin/python benchmarks/live.py
+few seconds on air. Prints one JSON object. Usage: PYTHONPATH=. .venv/bin/python
+benchmarks/live.py [radio|clips] (default: both).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -171,8 +174,28 @@ def measure_live_clips(web: LiveServer, project_id: int, run_id: int) -> dict[st
     return out
 
 
+def measure_radio(web: LiveServer, run_id: int) -> dict[str, Any]:
+    times = []
+    rtf = None
+    for i in range(1 + WARM):
+        radio_id, took = first_byte(web.port, run_id)
+        times.append(took)
+        if i == 0:
+            time.sleep(6.0)  # let it measure its realtime factor
+            rtf = state(web.url, radio_id)["realtime_factor"]
+        stop(web.url, radio_id)
+    return {
+        "cold_first_byte_s": round(times[0], 3),
+        "warm_first_byte_s": [round(t, 3) for t in times[1:]],
+        "warm_median_s": round(statistics.median(times[1:]), 3),
+        "realtime_factor": rtf,
+    }
+
+
 def main() -> None:
-    out: dict[str, Any] = {"machine": platform.processor() or platform.machine(), "shapes": {}}
+    kinds = set(sys.argv[1:]) or {"radio", "clips"}
+    out: dict[str, Any] = {"machine": platform.processor() or platform.machine(), "shapes": {},
+                           "load_average_before": list(os.getloadavg())}
     with tempfile.TemporaryDirectory() as tmp:
         settings, env = make_stack(Path(tmp))
         for stack in _running(settings, env, Path(tmp)):
@@ -183,29 +206,18 @@ def main() -> None:
                     config["model"] = {**model}  # no dim override for tiny: the preset itself
                     run = start_run(stack.client, project_id, config)
                     wait_run(stack.client, run["id"], ("succeeded",), timeout=600)
-                    times = []
-                    rtf = None
-                    for i in range(1 + WARM):
-                        radio_id, took = first_byte(web.port, run["id"])
-                        times.append(took)
-                        if i == 0:
-                            time.sleep(6.0)  # let it measure its realtime factor
-                            rtf = state(web.url, radio_id)["realtime_factor"]
-                        stop(web.url, radio_id)
-                    live = measure_live_clips(web, project_id, run["id"])
-                    out["shapes"][name] = {
-                        "model": model or "tiny preset",
-                        "cold_first_byte_s": round(times[0], 3),
-                        "warm_first_byte_s": [round(t, 3) for t in times[1:]],
-                        "warm_median_s": round(statistics.median(times[1:]), 3),
-                        "realtime_factor": rtf,
-                        "live_clip": live,
-                    }
+                    shape: dict[str, Any] = {"model": model or "tiny preset"}
+                    if "radio" in kinds:
+                        shape.update(measure_radio(web, run["id"]))
+                    if "clips" in kinds:
+                        shape["live_clip"] = measure_live_clips(web, project_id, run["id"])
+                    out["shapes"][name] = shape
             # The worker's own account: runner start -> first segment, and the model load.
             out["worker_log"] = [
                 line.split("radio ", 1)[1] for line in stack.worker.log().splitlines()
                 if "first segment" in line
             ]
+    out["load_average_after"] = list(os.getloadavg())
     print(json.dumps(out, indent=2))
 
 
