@@ -7,7 +7,8 @@ this machine's CPU:
   as live (the earliest a curator can press play), and the time is from opening it to the first
   sample; also from the POST. In Chromium (when /usr/bin/chromium is there): the clip browser's
   play button on the live row, as soon as the row shows, until the <audio> element's `playing`
-  event, with the browser's audio output already started by an earlier sound (warm).
+  event of the page's player (the first sample scheduled on Web Audio, plus the output latency),
+  with the browser's audio output already started by an earlier sound (warm).
 
 An embedded stack (SQLite, filesystem broker, one real worker process, one generate thread),
 uvicorn on loopback, one run per shape trained for one short epoch. Per shape and kind: one cold
@@ -137,10 +138,10 @@ def live_clip_chromium(page: Any, base: str, project_id: int, run_id: int,
     page.evaluate(WARM_UP_SOUND)
     job_id, _ = generate_live(base, checkpoint_id)
     page.locator(".live-clips .clip.live [data-live-play]").click(timeout=120_000)
-    page.wait_for_function("() => document.getElementById('live-audio').dataset.firstSoundMs",
+    page.wait_for_function("() => document.getElementById('live-player').dataset.firstSoundMs",
                            timeout=60_000)
-    ms = float(page.get_attribute("#live-audio", "data-first-sound-ms") or "nan")
-    page.evaluate("document.getElementById('live-audio').pause()")
+    ms = float(page.get_attribute("#live-player", "data-first-sound-ms") or "nan")
+    page.click(".live-clips .clip.live [data-live-play]")  # pause
     cancel(base, job_id)
     return ms / 1000.0
 

@@ -1,10 +1,12 @@
 // Live clips in the clip browser: clips still being generated, shown above the list with a
 // "live" badge and their progress. Play starts at once from the first second (the stream is a
-// growing WAV, /api/v1/checkpoints/{id}/live-clips/{index}/stream), the waveform grows as the
-// clip does, K (or the button) keeps the last seconds heard as a new clip, and a finished clip
-// becomes an ordinary row of the list (`onLanded`) without reloading the page.
+// growing WAV, /api/v1/checkpoints/{id}/live-clips/{index}/stream, played by live-stream.js),
+// the waveform grows as the clip does, K (or the button) keeps the last seconds heard as a new
+// clip, and a finished clip becomes an ordinary row of the list (`onLanded`) without reloading.
+// `#live-player`'s data attributes say what the player does (state, position, first sound).
 import { api } from "./api.js";
 import { fmtTime, onKeys, toast } from "./keys.js";
+import { LiveStream } from "./live-stream.js";
 
 const POLL_MS = 1000;
 const KEEP_S = 30;
@@ -17,22 +19,19 @@ export class LiveClips {
     this.onPlay = onPlay;
     this.rows = new Map(); // "checkpoint-index" -> { clip, el, peaks }
     this.active = null; // the key of the live clip the player holds
-    this.audio = document.createElement("audio");
-    this.audio.preload = "none";
-    this.audio.id = "live-audio";
-    root.after(this.audio);
+    this.audio = new LiveStream();
+    this.status = document.createElement("div");
+    this.status.id = "live-player";
+    this.status.hidden = true;
+    this.status.dataset.state = "idle";
+    root.after(this.status);
     this.audio.addEventListener("timeupdate", () => this.paintHead());
     this.audio.addEventListener("playing", () => {
-      // Time from "play" to the first sound, for the page's own account (and its tests).
-      if (this.playStarted != null) {
-        this.audio.dataset.firstSoundMs = String(Math.round(performance.now() - this.playStarted));
-        this.playStarted = null;
-      }
+      if (this.audio.firstSoundMs != null) this.status.dataset.firstSoundMs = String(this.audio.firstSoundMs);
       this.paintState();
     });
     this.audio.addEventListener("pause", () => this.paintState());
     this.audio.addEventListener("ended", () => { this.paintState(); this.dropFinished(); });
-    this.audio.addEventListener("error", () => { if (this.active) toast("the live stream broke off"); });
     root.addEventListener("click", (e) => this.click(e));
     // Registered before the browser's own keys: K on a live clip is "keep that", not a verdict.
     onKeys((e) => {
@@ -44,12 +43,13 @@ export class LiveClips {
     this.poll();
   }
 
-  get playing() { return !this.audio.paused && !this.audio.ended; }
+  get playing() { return !this.audio.paused; }
 
   /** The browser's own player takes over: live keys go back to it. */
   release() {
-    this.audio.pause();
+    this.audio.stop();
     this.active = null;
+    this.audioKey = null;
     this.paintState();
   }
 
@@ -133,19 +133,22 @@ export class LiveClips {
   toggle(key) {
     const row = this.rows.get(key);
     if (!row) return;
-    if (this.active === key && this.audio.src) {
-      if (this.playing) this.audio.pause(); else this.audio.play().catch((err) => toast(err.message));
+    if (this.audioKey === key && !this.audio.ended) {
+      if (this.playing) this.audio.pause(); else this.audio.resume();
       return;
     }
     this.active = key;
-    this.playStarted = performance.now();
-    this.audio.src = row.clip.stream_url;
+    this.audioKey = key;
     this.onPlay?.();
-    this.audio.play().catch((err) => toast(`cannot play: ${err.message}`));
+    this.audio.play(row.clip.stream_url).catch((err) => {
+      toast(`the live stream broke off: ${err.message}`);
+      this.paintState();
+    });
     this.paintState();
   }
 
   paintState() {
+    this.status.dataset.state = this.playing ? "playing" : "paused";
     for (const [key, row] of this.rows) {
       const on = key === this.active && this.playing;
       row.el.classList.toggle("playing", on);
@@ -155,7 +158,8 @@ export class LiveClips {
   }
 
   paintHead() {
-    const row = this.rows.get(this.active);
+    this.status.dataset.position = this.audio.currentTime.toFixed(3);
+    const row = this.rows.get(this.audioKey);
     if (!row) return;
     row.el.querySelector(".playhead").style.left = `${(100 * this.audio.currentTime) / row.clip.seconds}%`;
   }
@@ -164,7 +168,8 @@ export class LiveClips {
   async keep() {
     const row = this.rows.get(this.active);
     if (!row) { toast("that clip is finished: keep a region of it in the clip editor"); return; }
-    const heard = this.audio.src ? this.audio.currentTime : null;
+    // Up to what was heard of this clip; a clip not played yet: up to what is generated.
+    const heard = this.audioKey === this.active ? this.audio.currentTime : null;
     const body = heard ? { seconds: KEEP_S, end_s: heard } : { seconds: KEEP_S };
     try {
       const clip = await api("POST", row.clip.keep_url, body);
@@ -199,6 +204,7 @@ export class LiveClips {
       row.el.remove();
       this.rows.delete(key);
       if (key === this.active) this.active = null;
+      if (key === this.audioKey) { this.audioKey = null; this.audio.stop(); }
     }
     this.root.hidden = this.rows.size === 0;
   }

@@ -49,11 +49,11 @@ def test_a_live_clip_plays_while_it_generates_and_keep_that_lands_a_clip(
     assert row.locator(".title").inner_text() == f"Epoch {live['epoch']} · clip {live['index']}"
 
     row.locator("[data-live-play]").click()
-    page.wait_for_function("() => document.getElementById('live-audio').currentTime > 1.0")
+    page.wait_for_function("() => Number(document.getElementById('live-player').dataset.position) > 1.0")
     # Heard while it is still being generated: the API still calls it live, part-written.
     now = api(base, "GET", live["url"].removeprefix("/api/v1")).json()
     assert now["state"] == "live" and now["generated_s"] < CLIP_S, now
-    first_sound_ms = int(page.get_attribute("#live-audio", "data-first-sound-ms") or -1)
+    first_sound_ms = int(page.get_attribute("#live-player", "data-first-sound-ms") or -1)
     assert first_sound_ms >= 0
     print(f"live clip: play -> first sound {first_sound_ms} ms in Chromium")
 
@@ -65,7 +65,7 @@ def test_a_live_clip_plays_while_it_generates_and_keep_that_lands_a_clip(
     screenshot(page, "live-clip-playing")
 
     # K: keep that. The last seconds heard become a clip, which joins the list.
-    heard = page.evaluate("document.getElementById('live-audio').currentTime")
+    heard = float(page.get_attribute("#live-player", "data-position") or 0)
     page.keyboard.press("k")
     link = row.locator("[data-live-kept] a")
     link.wait_for()
@@ -86,6 +86,6 @@ def test_a_live_clip_plays_while_it_generates_and_keep_that_lands_a_clip(
     # It plays as any clip does, and the live player gives way to the browser's own.
     page.locator(f"#clip-{clip_id} [data-play]").click()
     page.locator(f"#clip-{clip_id}.playing").wait_for()
-    assert page.evaluate("document.getElementById('live-audio').paused") is True
+    assert page.get_attribute("#live-player", "data-state") == "paused"
     screenshot(page, "live-clip-finished")
     assert page.errors == []  # type: ignore[attr-defined]
