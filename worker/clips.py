@@ -47,6 +47,10 @@ from worker.live_publish import LiveBatch
 from worker.runtime import Runtime
 
 logger = logging.getLogger(__name__)
+# Blocks of a quarter second: a live clip's first sound waits for its first block (1 s blocks
+# kept the small shape silent for 4 s on this CPU). The sampler steps frame by frame whatever
+# the block size, so the samples are the same; the cost is a callback per block.
+BLOCK_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ def _generate(
             temperature=temperature,
             device=device,
             on_block=on_block,
+            block_seconds=BLOCK_S,
             keep=False,
             fused=rt.settings.generate_fused and device.startswith("cuda"),
         )
