@@ -62,8 +62,12 @@ def write_progress(storage: Storage, progress: LiveProgress) -> None:
     path = storage.path(progress.key)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")  # a dot name: list_progress never sees it
-    tmp.write_text(json.dumps(progress.to_json()))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(progress.to_json()))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written progress behind
+        raise
 
 
 def remove_progress(storage: Storage, progress: LiveProgress) -> None:
