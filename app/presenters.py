@@ -15,11 +15,13 @@ from app.schemas.albums import AlbumOut, AlbumTrackOut
 from app.schemas.clips import ClipOut
 from app.schemas.covers import CoverOut
 from app.schemas.exports import ExportOut
+from app.schemas.live_clips import LiveClipOut
 from app.schemas.radio import GenerationOut, RadioOut
 from app.schemas.titles import TitleOut
 from app.schemas.tracks import TrackOut
 from app.services import albums, covers, exports, titles, tracks
 from app.services import radio as radios
+from app.services.live_clips import LiveClip
 from app.services.priming import primed_from
 
 # -- clips --------------------------------------------------------------------------------------
@@ -169,4 +171,35 @@ def radio_out(radio: radios.Radio) -> RadioOut:
         ],
         stream_url=f"{radio_url(radio.id)}/stream", page_url=f"/radio/{radio.id}",
         job_url=job_url(radio.id), created_at=job.created_at,
+    )
+
+
+# -- live clips ---------------------------------------------------------------------------------
+
+
+def live_clip_url(checkpoint_id: int, index: int) -> str:
+    return f"{API_PREFIX}/checkpoints/{checkpoint_id}/live-clips/{index}"
+
+
+def live_clip_out(live: LiveClip) -> LiveClipOut:
+    p = live.progress
+    url = live_clip_url(p.checkpoint_id, p.index)
+    return LiveClipOut(
+        state="live", checkpoint_id=p.checkpoint_id, run_id=p.run_id, epoch=p.epoch,
+        index=p.index, seed=p.seed, temperature=p.temperature, job_id=p.job_id,
+        sample_rate=p.sample_rate, seconds=live.seconds, generated_s=live.generated_s,
+        progress=min(1.0, p.samples / max(1, p.total_samples)), clip_id=None, url=url,
+        stream_url=f"{url}/stream", peaks_url=f"{url}/peaks", keep_url=f"{url}/keep",
+    )
+
+
+def finished_live_clip_out(clip: Clip) -> LiveClipOut:
+    """A live clip that has become `clip`."""
+    url = live_clip_url(clip.checkpoint_id, clip.index)
+    return LiveClipOut(
+        state="finished", checkpoint_id=clip.checkpoint_id, run_id=clip.run_id,
+        epoch=clip.epoch, index=clip.index, seed=clip.seed, temperature=clip.temperature,
+        job_id=clip.job_id or 0, sample_rate=clip.sample_rate, seconds=clip.duration_s,
+        generated_s=clip.duration_s, progress=1.0, clip_id=clip.id, url=url,
+        stream_url=f"{url}/stream", peaks_url=f"{url}/peaks", keep_url=f"{url}/keep",
     )

@@ -19,6 +19,7 @@ def api_router() -> APIRouter:
         files,
         health,
         jobs,
+        live_clips,
         portability,
         projects,
         radio,
@@ -32,6 +33,7 @@ def api_router() -> APIRouter:
     router = APIRouter()
     # portability before projects (POST /projects/import), cover_backends before covers.
     for module in (portability, projects, sources, runs, clips, files, jobs, health, tracks,
-                   titles, cover_backends, covers, albums, exports, curation, radio, usage):
+                   titles, cover_backends, covers, albums, exports, curation, radio, usage,
+                   live_clips):
         router.include_router(module.router)
     return router

@@ -5,31 +5,25 @@ the generated audio itself. It ends where the listener is (`end_s`, stream time)
 clock, and reaches back as far as the buffer keeps. The clip is an ordinary clip of the radio's
 checkpoint (an index reserved like any generated clip's), with its provenance: the radio, the
 checkpoint, the generator's seed and takeover number, and the offset in the stream; it is
-queued for analysis like any new clip. Keeping the same moment twice gives the same clip (its
-storage key is made of the radio and the offset).
+queued for analysis like any new clip (app/services/kept_clips.py). Keeping the same moment
+twice gives the same clip (its storage key is made of the radio and the offset).
 """
 
 from __future__ import annotations
 
-import io
-import json
 import math
 import time
 
 import numpy as np
-import soundfile as sf
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Clip
 from app.queue import TaskQueue
-from app.services import analysis, training
+from app.services import training
 from app.services.errors import Conflict
+from app.services.kept_clips import Excerpt, store_excerpt
 from app.services.radio import buffer_of, get_radio
-from app.services.training import ClipRecord
 from app.storage import Storage
-from model.features import measure
-from model.peaks import compute_peaks
 
 
 def keep(
@@ -61,50 +55,25 @@ def keep(
         f"projects/{source.project_id}/runs/{source.run_id}/clips/"
         f"radio-{radio_id}-{offset:012d}-{pcm.shape[0]}.wav"
     )
-    same = session.scalars(select(Clip).where(Clip.audio_path == key)).first()
-    if same is not None:
-        return same
-    buf = io.BytesIO()
-    sf.write(buf, audio, sr, format="WAV", subtype="PCM_16")
-    storage.write_bytes(key, buf.getvalue())
-    peaks_key = key.removesuffix(".wav") + ".peaks.json"
-    storage.write_bytes(peaks_key, json.dumps(compute_peaks(audio, sr)).encode())
-    features = measure(audio, sr)
     generation = head.generation_at(start_k)
     seed = generation.seed if generation is not None else radio.payload.seed
     spans = [g.number for g in head.generations if start_k < g.first_segment < end_k]
-    index = training.reserve_clip_indices(session, job_id=radio_id, source=source, n=1)
-    record = ClipRecord(
-        checkpoint_id=source.id, project_id=source.project_id, run_id=source.run_id,
-        job_id=radio_id, epoch=source.epoch, index=index, seed=seed,
-        temperature=radio.payload.temperature, sample_rate=sr, duration_s=len(audio) / sr,
-        audio_path=key, audio_format="WAV", peaks_path=peaks_key,
-        features=features.to_dict(), loudness_lufs=features.loudness_lufs,
-        peak_dbfs=features.peak_dbfs, silence_ratio=features.silence_ratio,
-        clipping=features.clipping,
+    excerpt = Excerpt(
+        audio=audio, sample_rate=sr, seed=seed, temperature=radio.payload.temperature,
+        job_id=radio_id,
+        provenance={
+            "kind": "radio",
+            "radio_id": radio_id,
+            "checkpoint_id": source.id,
+            "epoch": source.epoch,
+            "seed": seed,
+            "generation": None if generation is None else generation.number,
+            "takeovers_inside": spans,
+            "offset_s": round(offset / sr, 6),
+            "seconds": round(len(audio) / sr, 6),
+            "temperature": radio.payload.temperature,
+        },
+        tags=["radio"],
+        notes=f"kept from radio {radio_id} at {offset / sr:.1f} s (epoch {source.epoch})",
     )
-    clip_id = training.record_clip(session, record)
-    assert clip_id is not None, "a freshly reserved clip index was taken"
-    clip = session.get(Clip, clip_id)
-    assert clip is not None
-    clip.provenance = {
-        "kind": "radio",
-        "radio_id": radio_id,
-        "checkpoint_id": source.id,
-        "epoch": source.epoch,
-        "seed": seed,
-        "generation": None if generation is None else generation.number,
-        "takeovers_inside": spans,
-        "offset_s": round(offset / sr, 6),
-        "seconds": round(len(audio) / sr, 6),
-        "temperature": radio.payload.temperature,
-    }
-    clip.tags = ["radio"]
-    clip.notes = f"kept from radio {radio_id} at {offset / sr:.1f} s (epoch {source.epoch})"
-    # Analysed like any new clip (flags, quality, closeness), on the cpu queue.
-    job = analysis.queue_checkpoint_analysis(session, source.project_id, source.id)
-    session.commit()
-    if job is not None:
-        analysis.publish_job(session, queue, job.id)
-    session.refresh(clip)
-    return clip
+    return store_excerpt(session, storage, queue, source, key, excerpt)

@@ -128,6 +128,8 @@ def clips_page(
         silence_options=[Option(k, label) for k, (label, _) in SILENCE_LABELS.items()],
         flag_options=[Option(k, label) for k, label in FLAG_LABELS.items()],
         total=clips.count_clips(session, project_id, f),
+        live_url=f"/api/v1/projects/{project_id}/live-clips?"
+        + urlencode({k: v for k, v in (("run", f.run_id), ("epoch", f.epoch)) if v is not None}),
         page_data={
             "project_id": project_id,
             "tracks": [{"id": t.id, "name": t.name} for t in songs],
@@ -149,6 +151,20 @@ def clip_rows(
     f, values, sort = _filters(run, epoch, min_rating, kept, sort, loudness, silence, flag, tag, q)
     rows, next_url = _page(session, storage, project_id, f, sort, values, cursor)
     ctx = ClipRowsContext(rows=rows, next_url=next_url, previous_group=after_group)
+    return render(request, "_clip_rows.html", ctx)
+
+
+@router.get("/clips/{clip_id}/row")
+def one_clip_row(
+    clip_id: int, request: Request, session: ReadSessionDep, storage: StorageDep, sort: Q = "",
+) -> Response:
+    """One clip's row (HTML), for a clip that appears while the browser is open (a live clip
+    that finished, a kept excerpt); grouped by epoch when `sort` is."""
+    clip = clips.get_clip(session, clip_id)
+    row = clip_row(clip, storage, runs.valid_nll_by_epoch(session, clip.project_id))
+    if sort.lstrip("-") != "epoch":
+        row = replace(row, group="all", group_label="", group_nll="")
+    ctx = ClipRowsContext(rows=[row], next_url=None, previous_group=row.group)
     return render(request, "_clip_rows.html", ctx)
 
 

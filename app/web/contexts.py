@@ -9,22 +9,14 @@ Rows shown inside pages are small dataclasses too; JSON handed to the page's scr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from app.web.context_fields import Crumb as Crumb  # re-exported: the pages take it from here
+from app.web.context_fields import doc
 from app.web.graphics import LineChart
 from app.web.quality_chart import QualityChart
-
-
-def doc(help_text: str, **kwargs: Any) -> Any:
-    """A dataclass field with help text."""
-    return field(metadata={"help": help_text}, **kwargs)
-
-
-@dataclass(frozen=True)
-class Crumb:
-    label: str = doc("link text")
-    url: str | None = doc("where it leads; None for the current page", default=None)
+from app.web.radio_contexts import RadioContext, RadioStartContext
 
 
 @dataclass(frozen=True)
@@ -226,6 +218,7 @@ class ClipsContext:
     flag_options: list[Option] = doc("pathology-flag filter values")
     total: int = doc("clips matching the filters")
     page_data: dict[str, Any] = doc("JSON for the page script", default_factory=dict)
+    live_url: str = doc("the API listing the live clips these filters show", default="")
 
 
 @dataclass(frozen=True)
@@ -342,37 +335,14 @@ class LoginContext:
     page_data: dict[str, str] = doc("JSON for the page script", default_factory=dict)
 
 
-# -- radio (app/web/radio.py) ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RadioStartContext:
-    """radio_start.html: start a radio from one of a run's epochs; its radios so far."""
-
-    crumbs: list[Crumb] = doc("breadcrumb trail")
-    run_id: int = doc("the run")
-    epochs: list[int] = doc("epochs with a checkpoint, newest first")
-    measured_rtf: float | None = doc("realtime factor a radio of this run last reached here")
-    radios: list[Any] = doc("RadioOut of this run's radios, newest first")
-    page_data: dict[str, Any] = doc("JSON for the page script: run_id", default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RadioContext:
-    """radio.html: one radio's player, realtime factor, stop and keep that."""
-
-    crumbs: list[Crumb] = doc("breadcrumb trail")
-    radio: Any = doc("the radio (RadioOut)")
-    page_data: dict[str, Any] = doc("JSON for the page script: radio and stream urls",
-                                    default_factory=dict)
-
-
 @dataclass(frozen=True)
 class SourceContext:
     """source.html: an album track's waveform; "continue from here" primes a generation."""
+
     crumbs: list[Crumb] = doc("breadcrumb trail")
     source: SourceRow = doc("the source track")
     page_data: dict[str, Any] = doc("JSON for the page script: the source, the checkpoints")
+
 
 # -- template → context -------------------------------------------------------------------------
 

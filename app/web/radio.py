@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from app.api.deps import ReadSessionDep, StorageDep
 from app.presenters import radio_out
 from app.services import projects, radio, runs
-from app.web.contexts import Crumb, RadioContext, RadioStartContext
+from app.web.context_fields import Crumb
+from app.web.radio_contexts import RadioContext, RadioStartContext
 from app.web.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -5,6 +5,7 @@ import { fmtTime, onKeys, pageData, toast } from "./keys.js";
 import { Selection } from "./clip-selection.js";
 import { confirmDelete, deleteByUrl } from "./deletion.js";
 import { openGenerate } from "./generate-more.js";
+import { LiveClips } from "./live-clips.js";
 
 const list = document.getElementById("cliplist");
 const inspector = document.getElementById("inspector");
@@ -23,6 +24,32 @@ function readClips(root) {
 }
 readClips(document);
 
+// Clips still being generated, above the list; built before the keys below are registered so
+// that K on a live clip means "keep that".
+const liveRoot = document.getElementById("live-clips");
+const live = liveRoot && new LiveClips(liveRoot, {
+  url: liveRoot.dataset.liveUrl,
+  onPlay: () => player.pause(),
+  onLanded: (id) => landRow(id),
+});
+
+/** A new clip (a live one finished, or kept from one) joins the list as an ordinary row. */
+async function landRow(id) {
+  if (rowOf(id)) return;
+  const res = await fetch(`/clips/${id}/row?sort=${encodeURIComponent(liveRoot.dataset.sort || "")}`);
+  if (!res.ok) return;
+  const tpl = document.createElement("template");
+  tpl.innerHTML = await res.text();
+  readClips(tpl.content);
+  const row = tpl.content.querySelector(".clip");
+  if (!row || rowOf(id)) return;
+  list.querySelector(":scope > p.loadmore")?.remove();
+  const sameGroup = list.querySelector(`.clip[data-group="${CSS.escape(row.dataset.group)}"]`);
+  if (sameGroup) sameGroup.before(row); else list.prepend(row);
+  const total = document.querySelector("[data-total]");
+  if (total) total.textContent = String(Number(total.textContent) + 1);
+}
+
 const rowOf = (id) => document.getElementById(`clip-${id}`);
 const rows = () => [...list.querySelectorAll(".clip")];
 
@@ -34,6 +61,7 @@ function select(id, { play = false, keepOther = false } = {}) {
     rowOf(current)?.setAttribute("aria-selected", "false");
     current = id;
   }
+  live?.release();
   const row = rowOf(id);
   row.classList.add("selected");
   row.setAttribute("aria-selected", "true");
