@@ -11,7 +11,7 @@ import pytest
 
 from app.main import create_app
 from tests.web.conftest import LiveServer
-from tests.worker.conftest import Stack, _running, make_stack
+from tests.worker.conftest import Stack, make_stack, running_stack
 from tests.worker.harness import new_project, start_run, tiny_run, wait_run
 
 
@@ -30,7 +30,7 @@ class Trained:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     data_dir = tmp_path_factory.mktemp("radio")
     settings, env = make_stack(data_dir)
-    for stack in _running(settings, env, data_dir):
+    for stack in running_stack(settings, env, data_dir):
         project_id = new_project(stack.client, "Radio album")
         run = start_run(stack.client, project_id, tiny_run(1, clips=0))
         wait_run(stack.client, run["id"], ("succeeded",), timeout=180)

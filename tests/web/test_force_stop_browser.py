@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from app.main import create_app
 from tests.web.conftest import LiveServer, screenshot
-from tests.worker.conftest import Stack, make_stack
+from tests.worker.conftest import Stack, make_stack, running_stack
 from tests.worker.harness import API, get, new_project, run_state, start_run, tiny_run, wait_for
 from tests.worker.test_chaos import job_row
 
@@ -27,13 +26,10 @@ WAIT_S = 2  # force_stop_after_s
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    settings, env = make_stack(tmp_path, sse_poll_s="0.1", force_stop_after_s=str(WAIT_S))
-    with TestClient(create_app(settings)) as client:
-        s = Stack(settings, env, client, tmp_path)
-        try:
-            yield s
-        finally:
-            s.stop_workers()
+    yield from running_stack(
+        *make_stack(tmp_path, sse_poll_s="0.1", force_stop_after_s=str(WAIT_S)), tmp_path,
+        worker=False,
+    )
 
 
 def test_a_cancel_that_is_not_honoured_is_force_stopped_from_the_run_page(

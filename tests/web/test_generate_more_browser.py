@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from app.main import create_app
 from tests.web.conftest import LiveServer, screenshot
-from tests.worker.conftest import Stack, make_stack
+from tests.worker.conftest import Stack, make_stack, running_stack
 from tests.worker.harness import get, new_project, start_run, tiny_run, wait_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
@@ -22,14 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("generate-more")
-    settings, env = make_stack(data_dir, sse_poll_s="0.1")
-    with TestClient(create_app(settings)) as client:
-        s = Stack(settings, env, client, data_dir)
-        try:
-            s.new_worker().start()
-            yield s
-        finally:
-            s.stop_workers()
+    yield from running_stack(*make_stack(data_dir, sse_poll_s="0.1"), data_dir)
 
 
 @pytest.fixture(scope="module")

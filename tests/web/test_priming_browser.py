@@ -24,7 +24,7 @@ from model.checkpoint import load_model
 from model.generate import generate, write_clips
 from model.preprocess import remove_dc, to_mono
 from tests.web.conftest import LiveServer, screenshot
-from tests.worker.conftest import Stack, make_stack
+from tests.worker.conftest import Stack, make_stack, running_stack
 from tests.worker.harness import API, get, new_project, start_run, tiny_run, wait_run
 from worker.clips import torch_threads
 
@@ -36,14 +36,7 @@ CLIP_S = 0.3
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("priming")
-    settings, env = make_stack(data_dir, sse_poll_s="0.1")
-    with TestClient(create_app(settings)) as client:
-        s = Stack(settings, env, client, data_dir)
-        try:
-            s.new_worker().start()
-            yield s
-        finally:
-            s.stop_workers()
+    yield from running_stack(*make_stack(data_dir, sse_poll_s="0.1"), data_dir)
 
 
 @pytest.fixture(scope="module")

@@ -72,14 +72,19 @@ def make_stack(data_dir: Path, **settings_values: str) -> tuple[Settings, dict[s
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("embedded")
     settings, env = make_stack(data_dir)
-    yield from _running(settings, env, data_dir)
+    yield from running_stack(settings, env, data_dir)
 
 
-def _running(settings: Settings, env: dict[str, str], data_dir: Path) -> Iterator[Stack]:
+def running_stack(
+    settings: Settings, env: dict[str, str], data_dir: Path, *, worker: bool = True
+) -> Iterator[Stack]:
+    """The app on `settings` with (by default) one worker started; every worker the test
+    started is stopped at the end. Use as `yield from running_stack(...)` in a fixture."""
     with TestClient(create_app(settings)) as client:
         stack = Stack(settings, env, client, data_dir)
         try:
-            stack.new_worker().start()
+            if worker:
+                stack.new_worker().start()
             yield stack
         finally:
             stack.stop_workers()
@@ -125,7 +130,7 @@ def distributed(
         database_url=pg_database_factory(),
         broker_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
     )
-    yield from _running(settings, env, data_dir)
+    yield from running_stack(settings, env, data_dir)
 
 
 # -- in-process fixtures for unit tests of the lease, the sweeper and the runners -------------

@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.main import create_app
-from tests.worker.conftest import Stack, make_stack
+from tests.worker.conftest import Stack, make_stack, running_stack
 from tests.worker.harness import clips_of, get, new_project, start_run, tiny_run, wait_for, wait_run
 from tests.worker.test_chaos import checkpoint_files, job_row
 
@@ -28,13 +26,7 @@ WEDGE_STEP = 12  # in epoch 2 of tiny_run(segments=8): after epoch 1's checkpoin
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    settings, env = make_stack(tmp_path)
-    with TestClient(create_app(settings)) as client:
-        s = Stack(settings, env, client, tmp_path)
-        try:
-            yield s
-        finally:
-            s.stop_workers()
+    yield from running_stack(*make_stack(tmp_path), tmp_path, worker=False)
 
 
 def test_a_wedged_step_is_reclaimed_within_the_stall_time_and_resumed_from_its_checkpoint(

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from tests.worker.conftest import Stack, make_stack
+from tests.worker.conftest import Stack, make_stack, running_stack
 from tests.worker.harness import (
     API,
     clips_of,
@@ -31,13 +30,7 @@ LIMIT_S = 3
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    settings, env = make_stack(tmp_path)
-    with TestClient(create_app(settings)) as client:
-        s = Stack(settings, env, client, tmp_path)
-        try:
-            yield s
-        finally:
-            s.stop_workers()
+    yield from running_stack(*make_stack(tmp_path), tmp_path, worker=False)
 
 
 def finished(c: TestClient, job_id: int) -> dict[str, object]:
