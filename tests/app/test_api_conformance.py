@@ -122,7 +122,7 @@ _keys = itertools.count(1)
 _used_keys: set[tuple[str, str, str]] = set()
 
 
-def _fresh_idempotency_key(case: Any) -> None:
+def _fresh_idempotency_key(case: Any, used: set[tuple[str, str, str]] = _used_keys) -> None:
     # The same key with a different request is a 422 by design (the IETF Idempotency-Key draft,
     # README "The REST API"); the generator repeats drawn keys, so a positive case whose key
     # was used before gets a new one, as a client starting a new request does. A first use
@@ -131,10 +131,10 @@ def _fresh_idempotency_key(case: Any) -> None:
     key = case.headers.get("Idempotency-Key") if case.headers else None
     if not positive or key is None:
         return
-    if (case.method, case.formatted_path, key) in _used_keys:
+    if (case.method, case.formatted_path, key) in used:
         key = f"conformance-{next(_keys)}"
         case.headers["Idempotency-Key"] = key
-    _used_keys.add((case.method, case.formatted_path, key))
+    used.add((case.method, case.formatted_path, key))
 
 
 def _call_and_validate(case: Any) -> None:
@@ -168,13 +168,36 @@ _LINKED = (
     rf"^{API}/(projects(/\{{project_id\}}(/clips|/runs)?)?|runs/\{{run_id\}}(/cancel)?"
     rf"|jobs/\{{job_id\}})$"
 )
-_Machine: Any = schema.include(path_regex=_LINKED).as_state_machine()
+# Its own catalog, put back as it was before every scenario: Hypothesis replays a scenario (to
+# shrink it, to check it) and requires it to draw the same values again, which it does only if
+# the answers are the same; a project name the first run took would be a 409 on the replay and
+# the link values it feeds on would be missing (FlakyStrategyDefinition).
+_stateful_app = _rich_app()
+_DATA_DIR = Path(_stateful_app.state.settings.data_dir)
+_SNAPSHOT = Path(tempfile.mkdtemp(prefix="albumbot-conformance-snapshot-")) / "data"
+atexit.register(shutil.rmtree, _SNAPSHOT.parent, ignore_errors=True)
+_stateful_app.state.engine.dispose()  # SQLite's WAL folded into the file before the copy
+shutil.copytree(_DATA_DIR, _SNAPSHOT)
+
+
+def _restore_catalog() -> None:
+    _stateful_app.state.engine.dispose()  # no connection holds the old file
+    shutil.rmtree(_DATA_DIR)
+    shutil.copytree(_SNAPSHOT, _DATA_DIR)
+
+
+_stateful_schema = schemathesis.openapi.from_asgi(f"{API}/openapi.json", _stateful_app)
+_Machine: Any = _stateful_schema.include(path_regex=_LINKED).as_state_machine()
 
 
 class ProjectLifecycle(_Machine):  # type: ignore[misc, valid-type]
+    def setup(self) -> None:
+        _restore_catalog()
+        self.used_keys: set[tuple[str, str, str]] = set()  # the restored catalog knows none
+
     def before_call(self, case: Any) -> None:
         _real_cursor(case)
-        _fresh_idempotency_key(case)
+        _fresh_idempotency_key(case, self.used_keys)
 
     def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
                           **kwargs: Any) -> None:
