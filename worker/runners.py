@@ -154,7 +154,8 @@ def _epoch_done(
         return
     lease.report(message=f"epoch {record.epoch}: generating {k} clips")
     target = ClipTarget(spec.project_id, spec.id, checkpoint_id, record.epoch, path)
-    make_clips(
+    t0 = time.perf_counter()
+    added = make_clips(
         rt,
         lease,
         target,
@@ -163,6 +164,13 @@ def _epoch_done(
         temperature=spec.plan.temperature,
         device=device(),
     )
+    if added == k:  # all made now (not a redelivery finishing a few): a fair speed sample
+        speed = training.GenerationSpeed(
+            audio_s=k * spec.plan.clip_seconds, wall_s=time.perf_counter() - t0,
+            streams=min(k, rt.settings.generate_batch),
+        )
+        with lease.fenced() as session:
+            training.record_generation_speed(session, spec.id, record.epoch, speed)
 
 
 def generate_more(rt: Runtime, lease: Lease, payload: GeneratePayload) -> dict[str, Any]:

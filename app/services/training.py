@@ -162,6 +162,28 @@ def record_epoch(
     return int(checkpoint_id)
 
 
+@dataclass(frozen=True)
+class GenerationSpeed:
+    """How fast a gpu worker made an epoch's clips: `audio_s` of audio in all, over `wall_s`
+    (model load, peaks and rows included), `streams` at a time. The radio's start form reads it
+    (app/services/radio_speed.py) before any radio of the run has been measured."""
+
+    audio_s: float
+    wall_s: float
+    streams: int
+
+
+def record_generation_speed(
+    session: Session, run_id: int, epoch: int, speed: GenerationSpeed
+) -> None:
+    """Add `generation` to the epoch's entry of the run's metrics (the entry record_epoch made)."""
+    metrics = session.scalar(select(Run.metrics).where(Run.id == run_id)) or []
+    updated = [
+        {**m, "generation": asdict(speed)} if m.get("epoch") == epoch else m for m in metrics
+    ]
+    session.execute(update(Run).where(Run.id == run_id).values(metrics=updated))
+
+
 def run_clip_count(session: Session, run_id: int) -> int:
     return int(session.scalar(select(func.count()).where(Clip.run_id == run_id)) or 0)
 

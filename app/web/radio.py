@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.api.deps import ReadSessionDep, StorageDep
 from app.presenters import radio_out
 from app.services import projects, radio, runs
+from app.services.radio_speed import estimate_from_clips
 from app.web.context_fields import Crumb
 from app.web.radio_contexts import RadioContext, RadioStartContext
 from app.web.rendering import render
@@ -27,11 +28,12 @@ def radio_start_page(
     outs = [radio_out(radio.get_radio(session, storage, j.id))
             for j in radio.radios_of_run(session, run_id)]
     measured = next((o.realtime_factor for o in outs if o.realtime_factor is not None), None)
+    estimate = None if measured is not None else estimate_from_clips(run.metrics or [])
     return render(request, "radio_start.html", RadioStartContext(
         crumbs=[Crumb("Projects", "/projects"), Crumb(project.name, f"/projects/{project.id}"),
                 Crumb(f"Run {run.id}", f"/runs/{run.id}"), Crumb("Radio")],
         run_id=run.id, epochs=sorted((c.epoch for c in run.checkpoints), reverse=True),
-        measured_rtf=measured, radios=outs, page_data={"run_id": run.id},
+        measured_rtf=measured, estimate=estimate, radios=outs, page_data={"run_id": run.id},
     ))
 
 

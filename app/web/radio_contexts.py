@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.services.radio_speed import SpeedEstimate
 from app.web.context_fields import Crumb, doc
 
 
@@ -16,6 +17,9 @@ class RadioStartContext:
     run_id: int = doc("the run")
     epochs: list[int] = doc("epochs with a checkpoint, newest first")
     measured_rtf: float | None = doc("realtime factor a radio of this run last reached here")
+    estimate: SpeedEstimate | None = doc(
+        "before any radio was measured: what the run's clips say (app/services/radio_speed.py)"
+    )
     radios: list[Any] = doc("RadioOut of this run's radios, newest first")
     page_data: dict[str, Any] = doc("JSON for the page script: run_id", default_factory=dict)
 

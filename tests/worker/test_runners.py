@@ -18,6 +18,7 @@ from app.queue import RecordingQueue
 from app.received import ReceivedFile
 from app.schemas.runs import GenerateIn, RunConfigIn
 from app.services import projects, runs, sources
+from app.services.radio_speed import estimate_from_clips
 from model.synth import demo_album
 from tests.worker.conftest import Recorded
 from tests.worker.harness import tiny_run
@@ -166,3 +167,23 @@ def test_generated_auto_albums_reserve_clip_indices_too(recorded: Recorded) -> N
         mine = job.id
     result = execute(rt, NODE, mine, GENERATE, runners.generate_more)
     assert result is not None and result["first_index"] == 6
+
+
+def test_each_epochs_clips_record_how_fast_they_were_made(recorded: Recorded) -> None:
+    rt = recorded.rt
+    _, run_id = trained_run(rt, epochs=2)
+    with rt.reading() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        metrics = run.metrics
+    streams = min(2, rt.settings.generate_batch)
+    for entry in metrics:  # 2 clips of 0.5 s per epoch (tiny_run), made `streams` at a time
+        gen = entry["generation"]
+        assert gen["audio_s"] == pytest.approx(2 * 0.5) and gen["streams"] == streams
+        assert gen["wall_s"] > 0
+    # the radio's start form reads the latest epoch's figures
+    estimate = estimate_from_clips(metrics)
+    assert estimate is not None and estimate.epoch == 2
+    last = metrics[-1]["generation"]
+    assert estimate.total_rtf == pytest.approx(last["audio_s"] / last["wall_s"])
+    assert estimate.per_stream_rtf == pytest.approx(estimate.total_rtf / streams)
