@@ -35,7 +35,7 @@ from app.contract.queues import CPU, QUEUES
 from app.settings import Settings, broker_config, ensure_broker_dirs
 from worker.runtime import Runtime
 from worker.sweeper import Sweeper
-from worker.temp_sweep import sweep_temp
+from worker.temp_sweep import sweep_clip_leftovers, sweep_temp
 from worker.time_limits import over_limit_reason, task_annotations
 from worker.watchdog import Busy, Watchdog, fail_over_limit
 
@@ -154,6 +154,7 @@ def _connect_signals(app: Celery, state: WorkerState) -> None:
             state.controller, state.main_pid = sender, os.getpid()
             # Before any job runs here: what killed writes left in the media temp folder.
             sweep_temp(state.settings.media_dir / ".tmp")
+            sweep_clip_leftovers(state.settings.media_dir)
 
     def on_process_init(sender: Any = None, **_: Any) -> None:
         if os.getpid() == state.main_pid:

@@ -1,14 +1,18 @@
-"""At worker start: remove temp files that killed writes left under `<media>/.tmp`.
+"""At worker start: remove temp files that killed writes left behind.
 
 Every media write goes to `.tmp/` first and is renamed into place (app/storage.py), so a file
-still there was abandoned by a process that died mid-write (kill -9, OOM). Other workers on the
-same volume may be writing right now, so only files untouched for `older_than_s` go.
+still there was abandoned by a process that died mid-write (kill -9, OOM). Clips are streamed to
+`.{name}.part` beside their final name (model.generate.write_clips) and announce themselves live
+with a progress file under `projects/{p}/runs/{r}/live/` (app/live/progress.py), rewritten every
+block; a kill -9 leaves both. Other workers on the same volume may be writing right now, so only
+files untouched for `older_than_s` go.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -20,9 +24,25 @@ def sweep_temp(tmp_dir: Path, older_than_s: float = DEFAULT_OLDER_THAN_S) -> lis
     """Remove abandoned files directly under `tmp_dir`; returns what was removed."""
     if not tmp_dir.is_dir():
         return []
+    return _remove_old(tmp_dir.iterdir(), older_than_s, tmp_dir)
+
+
+def sweep_clip_leftovers(
+    media_dir: Path, older_than_s: float = DEFAULT_OLDER_THAN_S
+) -> list[Path]:
+    """Remove abandoned clip streams (`.*.part`) and live-clip progress files of the projects
+    under `media_dir`; returns what was removed."""
+    projects = media_dir / "projects"
+    if not projects.is_dir():
+        return []
+    leftovers = [*projects.glob("*/runs/*/live/*.json"), *projects.rglob(".*.part")]
+    return _remove_old(leftovers, older_than_s, projects)
+
+
+def _remove_old(paths: Iterable[Path], older_than_s: float, where: Path) -> list[Path]:
     cutoff = time.time() - older_than_s
     removed = []
-    for path in tmp_dir.iterdir():
+    for path in paths:
         try:
             if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
                 path.unlink()
@@ -30,5 +50,5 @@ def sweep_temp(tmp_dir: Path, older_than_s: float = DEFAULT_OLDER_THAN_S) -> lis
         except FileNotFoundError:
             continue  # its writer finished (renamed it) or another worker swept it
     if removed:
-        logger.info("removed %d abandoned temp file(s) from %s", len(removed), tmp_dir)
+        logger.info("removed %d abandoned temp file(s) from %s", len(removed), where)
     return removed
