@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.live.conftest import Trained, api, checkpoint_id, generate, wait_job
-from tests.web.conftest import screenshot
+from tests.web.conftest import browser_page, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 CLIP_S = 40.0
@@ -21,15 +21,8 @@ LIVE = ".live-clips .clip.live"
 
 @pytest.fixture
 def studio(chromium: Any, trained: Trained) -> Iterator[tuple[Any, str]]:
-    with trained.server() as web:
-        context = chromium.new_context(viewport={"width": 1440, "height": 900}, base_url=web.url)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors  # type: ignore[attr-defined]
+    with trained.server() as web, browser_page(chromium, web.url, timeout_ms=60_000) as page:
         yield page, web.url
-        context.close()
 
 
 def test_a_live_clip_plays_while_it_generates_and_keep_that_lands_a_clip(

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,17 +116,31 @@ def live(studio: Studio) -> Iterator[Studio]:
         yield studio
 
 
-@pytest.fixture
-def page(chromium: Any, live: Studio) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1440, "height": 900}, base_url=live.base_url)
+@contextmanager
+def browser_page(
+    chromium: Any, base_url: str, *, timeout_ms: int = 15_000, console_errors: bool = False
+) -> Iterator[Any]:
+    """A page in a fresh browser context on `base_url`; its script errors (and, if asked, the
+    console's errors) collect in `page.errors` for the test to check."""
+    context = chromium.new_context(viewport={"width": 1440, "height": 900}, base_url=base_url)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(timeout_ms)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
-    page.errors = errors  # type: ignore[attr-defined]
-    yield page
-    context.close()
+    if console_errors:
+        page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}")
+                if msg.type == "error" else None)
+    page.errors = errors
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(chromium: Any, live: Studio) -> Iterator[Any]:
+    with browser_page(chromium, live.base_url, console_errors=True) as page:
+        yield page
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -23,7 +23,7 @@ from app.main import create_app
 from model.checkpoint import load_model
 from model.generate import generate, write_clips
 from model.preprocess import remove_dc, to_mono
-from tests.web.conftest import LiveServer, screenshot
+from tests.web.conftest import LiveServer, browser_page, screenshot
 from tests.worker.conftest import Stack, make_stack, running_stack
 from tests.worker.harness import API, get, new_project, start_run, tiny_run, wait_run
 from worker.clips import torch_threads
@@ -50,15 +50,10 @@ def trained(stack: Stack) -> dict[str, Any]:
 
 @pytest.fixture
 def studio_page(chromium: Any, stack: Stack) -> Iterator[Any]:
-    with LiveServer(create_app(stack.settings)) as server:
-        context = chromium.new_context(viewport={"width": 1440, "height": 900}, base_url=server.url)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors  # type: ignore[attr-defined]
+    with LiveServer(create_app(stack.settings)) as server, browser_page(
+        chromium, server.url, timeout_ms=60_000
+    ) as page:
         yield page
-        context.close()
 
 
 def drag_region(page: Any, start: float, end: float) -> dict[str, float]:
