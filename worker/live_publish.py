@@ -18,11 +18,18 @@ from app.storage import Storage
 
 logger = logging.getLogger(__name__)
 
+# Listeners read the growing audio itself; the progress files only say which clips are live and
+# how far along (the studio polls them once a second). So they are rewritten at most this often,
+# not after every block: a GPU batch of 128 streams makes a block in milliseconds, and 128 file
+# writes per block would cost more than the block.
+PUBLISH_EVERY_S = 0.5
+
 
 class LiveBatch:
     def __init__(self, storage: Storage, clips: Sequence[LiveProgress]) -> None:
         self.storage = storage
         self.clips = {c.index: c for c in clips}
+        self._published_at = 0.0
 
     def opened(self) -> None:
         """The clips' files exist (empty): listeners may connect now."""
@@ -35,7 +42,11 @@ class LiveBatch:
         for index, clip in self.clips.items():
             self.clips[index] = replace(clip, samples=min(samples, clip.total_samples),
                                         updated_at=now)
-            self._write(self.clips[index])
+        if now - self._published_at < PUBLISH_EVERY_S:
+            return
+        self._published_at = now
+        for clip in self.clips.values():
+            self._write(clip)
 
     def landed(self, index: int) -> None:
         """Clip `index` has its catalog row: it is an ordinary clip now."""
